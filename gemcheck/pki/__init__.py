@@ -1,0 +1,1 @@
+"""TI PKI knowledge: algorithms, certificate types, trust lists, chains and OCSP."""
