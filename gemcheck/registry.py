@@ -31,11 +31,11 @@ class Context:
     as_of: dt.date
     evidence: EvidenceSet
     environment: str = "PU"
+    moment: dt.datetime = field(init=False)
+    """The instant a check judges time-dependent facts at: ``as_of`` 00:00:00 UTC."""
 
-    @property
-    def moment(self) -> dt.datetime:
-        """The instant a check judges time-dependent facts at: ``as_of`` 00:00:00 UTC."""
-        return dt.datetime.combine(self.as_of, dt.time(0), dt.UTC)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moment", dt.datetime.combine(self.as_of, dt.time(0), dt.UTC))
 
 
 class CheckFunction(Protocol):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from gemcheck.evidence.certificate import CertificateEvidence
@@ -79,6 +79,9 @@ def load_file(
 
 
 def _from_pem(data: bytes, shown: str, role: str | None) -> list[CertificateEvidence]:
+    fast = _from_clean_pem(data, shown, role)
+    if fast is not None:
+        return fast
     out: list[CertificateEvidence] = []
     index = 0
     for match in _PEM_BLOCK.finditer(data):
@@ -103,6 +106,23 @@ def _from_pem(data: bytes, shown: str, role: str | None) -> list[CertificateEvid
     return out
 
 
+def _from_clean_pem(data: bytes, shown: str, role: str | None) -> list[CertificateEvidence] | None:
+    """Fast path: a well-formed PEM file of certificates parsed in one call.
+
+    None (use the block-by-block path) unless every BEGIN has its END and every
+    CERTIFICATE block came back: ``cryptography`` silently drops a truncated last block.
+    """
+    if data.count(b"-----BEGIN") != data.count(b"-----END"):
+        return None
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        return None
+    if len(certs) != data.count(b"-----BEGIN CERTIFICATE-----"):
+        return None
+    return [_evidence(cert, shown, role, i, "pem") for i, cert in enumerate(certs)]
+
+
 def _from_der(
     der: bytes, shown: str, role: str | None, *, index: int, fmt: str
 ) -> CertificateEvidence:
@@ -113,7 +133,7 @@ def _from_der(
     except ValueError as exc:
         what = "PEM certificate" if fmt == "pem" else "DER certificate"
         return _error(shown, role, f"malformed {what}: {_short(exc)}", index=index)
-    return _evidence(cert, der, shown, role, index, fmt)
+    return _evidence(cert, shown, role, index, fmt)
 
 
 def _from_pkcs12(
@@ -135,20 +155,16 @@ def _from_pkcs12(
     certs += [c.certificate for c in bundle.additional_certs]
     if not certs:
         return [_error(shown, role, "PKCS#12 holds no certificate")]
-    return [
-        _evidence(cert, cert.public_bytes(Encoding.DER), shown, role, i, "pkcs12")
-        for i, cert in enumerate(certs)
-    ]
+    return [_evidence(cert, shown, role, i, "pkcs12") for i, cert in enumerate(certs)]
 
 
 def _evidence(
-    cert: x509.Certificate, der: bytes, shown: str, role: str | None, index: int, fmt: str
+    cert: x509.Certificate, shown: str, role: str | None, index: int, fmt: str
 ) -> CertificateEvidence:
     return CertificateEvidence(
         subject=subject_name(cert),
         location=Location(file=shown, index=index),
         certificate=cert,
-        der=der,
         source_format=fmt,
         role=role,
     )

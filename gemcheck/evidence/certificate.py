@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from gemcheck.evidence import Evidence
+from gemcheck.pki.types import identify
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,16 +18,21 @@ class CertificateEvidence(Evidence):
     """A certificate from a PEM, DER or PKCS#12 file (``certificate`` is None when ``error`` is set).
 
     ``role`` says what the site uses it for when the site file says so
-    (``smcb``, ``konnektor``, ``clientsystem`` ...); ``der`` keeps the exact
-    bytes for DER-level checks.
+    (``smcb``, ``konnektor``, ``clientsystem`` ...).
     """
 
     kind = "certificate"
 
     certificate: x509.Certificate | None = None
-    der: bytes = b""
     source_format: str = ""
     role: str | None = None
+
+    @property
+    def der(self) -> bytes:
+        """The certificate's exact DER bytes, as read (for DER-level checks)."""
+        if self.certificate is None:
+            return b""
+        return self.certificate.public_bytes(Encoding.DER)
 
     def facets(self) -> Mapping[str, str | None]:
         return {
@@ -33,7 +40,13 @@ class CertificateEvidence(Evidence):
             "file": self.location.file,
             "role": self.role,
             "key": _key_kind(self.certificate),
+            "type": _ti_type(self.certificate),
         }
+
+
+def _ti_type(cert: x509.Certificate | None) -> str | None:
+    """The TI certificate type (``C.HCI.AUT``, ``CA`` ...), or None, for rule ``match``."""
+    return identify(cert).name if cert is not None else None
 
 
 def _key_kind(cert: x509.Certificate | None) -> str | None:
