@@ -28,10 +28,10 @@ from pathlib import Path
 from cryptography import x509
 
 sys.path.insert(0, str(Path(__file__).parent))
-from certgen import write_bundle  # noqa: E402
+from certgen import write_bundle
 
-from gemcheck.audit import AuditOptions, plan, run  # noqa: E402
-from gemcheck.site import build_site  # noqa: E402
+from gemcheck.audit import AuditOptions, plan, run
+from gemcheck.site import build_site
 
 
 def best_of(repeat: int, func: object) -> float:
@@ -52,17 +52,34 @@ def main() -> None:
         bundle = write_bundle(Path(tmp) / "bundle.pem", args.count)
         data = bundle.read_bytes()
         parse = best_of(args.repeat, lambda: x509.load_pem_x509_certificates(data))
-        decode = best_of(args.repeat, lambda: [
-            (c.subject, c.public_key(), c.signature_algorithm_oid, c.not_valid_after_utc)
-            for c in x509.load_pem_x509_certificates(data)
-        ])
+        decode = best_of(
+            args.repeat,
+            lambda: [
+                (c.subject, c.public_key(), c.signature_algorithm_oid, c.not_valid_after_utc)
+                for c in x509.load_pem_x509_certificates(data)
+            ],
+        )
         site = build_site({"site": "bench", "certificates": [str(bundle)]}, Path(tmp), "bench")
         p = plan(site, AuditOptions(profiles=("ti-crypto",), as_of=dt.date(2026, 6, 1)))
         report = run(p)
         assert report.summary["pass"] == 4 * args.count, report.summary
         audit = best_of(args.repeat, lambda: run(p))
-        cmd = [sys.executable, "-m", "gemcheck", "audit", "--profile", "ti-crypto", "--cert",
-               str(bundle), "--as-of", "2026-06-01", "--format", "json", "-o", "/dev/null"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gemcheck",
+            "audit",
+            "--profile",
+            "ti-crypto",
+            "--cert",
+            str(bundle),
+            "--as-of",
+            "2026-06-01",
+            "--format",
+            "json",
+            "-o",
+            "/dev/null",
+        ]
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     n = args.count

@@ -27,20 +27,28 @@ def write_bundle(path: Path, count: int) -> Path:
         for i in range(count):
             cert = (
                 x509.CertificateBuilder()
-                .subject_name(x509.Name([
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "TEST-ONLY"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, f"Praxis {i} TEST-ONLY"),
-                ]))
+                .subject_name(
+                    x509.Name(
+                        [
+                            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "TEST-ONLY"),
+                            x509.NameAttribute(NameOID.COMMON_NAME, f"Praxis {i} TEST-ONLY"),
+                        ]
+                    )
+                )
                 .issuer_name(ca_name)
                 .public_key(leaf_key.public_key())
                 .serial_number(100000 + i)
                 .not_valid_before(not_before)
                 .not_valid_after(not_before + dt.timedelta(days=1825))
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, False, False, False, False, False, False,
-                                             False, False), critical=True)
-                .add_extension(x509.CertificatePolicies([x509.PolicyInformation(C_HCI_AUT, None)]),
-                               critical=False)
+                .add_extension(
+                    x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                    critical=True,
+                )
+                .add_extension(
+                    x509.CertificatePolicies([x509.PolicyInformation(C_HCI_AUT, None)]),
+                    critical=False,
+                )
                 .sign(ca_key, hashes.SHA256())
             )
             fh.write(cert.public_bytes(serialization.Encoding.PEM))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gemcheck._version import __version__
@@ -26,7 +25,7 @@ class AuditOptions:
     as_of: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     fail_on: Severity = Severity.HIGH
     min_score: float = 0.0
-    collect: CollectOptions = CollectOptions()
+    collect: CollectOptions = field(default_factory=CollectOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +40,10 @@ class Plan:
 
 
 def plan(site: Site, options: AuditOptions, registry: Registry | None = None) -> Plan:
-    """Load, validate and bind the profiles for a site. Raises InputError; does no I/O but reading."""
+    """Load, validate and bind the profiles for a site.
+
+    Raises InputError with every problem found; reads files but does no other I/O.
+    """
     registry = registry or load_registry()
     names = options.profiles or site.profiles
     resolved, rules = load(
@@ -90,7 +92,8 @@ def generated_at() -> str:
     """Now in UTC, or ``SOURCE_DATE_EPOCH`` when set (for byte-identical reports)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = (
-        dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        if epoch and epoch.isdigit()
         else dt.datetime.now(dt.UTC)
     )
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -99,5 +102,3 @@ def generated_at() -> str:
 def audit(site: Site, options: AuditOptions = AuditOptions()) -> Report:
     """Plan and run an audit in one call (the library API)."""
     return run(plan(site, options))
-
-

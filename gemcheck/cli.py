@@ -32,28 +32,67 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit a site and gate on the result")
     audit.add_argument("site", nargs="?", help="site file (gemcheck.yaml); default: none")
     audit.add_argument("--demo", action="store_true", help="audit the bundled example site")
-    audit.add_argument("--profile", action="append", default=[], metavar="NAME|PATH",
-                       help="profile to audit against (repeatable; default: ti-site)")
-    audit.add_argument("--as-of", metavar="YYYY-MM-DD", help="evaluation date (default: today, UTC)")
-    audit.add_argument("--format", choices=("text", "json"), default="text",
-                       help="format of the main output (default: text)")
+    audit.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME|PATH",
+        help="profile to audit against (repeatable; default: ti-site)",
+    )
+    audit.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="evaluation date (default: today, UTC)"
+    )
+    audit.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="format of the main output (default: text)",
+    )
     audit.add_argument("-o", "--output", metavar="FILE", help="write the main output to FILE")
-    audit.add_argument("--report", action="append", default=[], metavar="FORMAT=PATH",
-                       help="also write a report in FORMAT to PATH (repeatable)")
-    audit.add_argument("--fail-on", choices=SEVERITIES, default="high",
-                       help="fail the gate on a failed rule of this severity or worse (default: high)")
-    audit.add_argument("--min-score", type=float, default=0.0, metavar="N",
-                       help="fail the gate when the overall score is below N (0-100)")
+    audit.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT=PATH",
+        help="also write a report in FORMAT to PATH (repeatable)",
+    )
+    audit.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="high",
+        help="fail the gate on a failed rule of this severity or worse (default: high)",
+    )
+    audit.add_argument(
+        "--min-score",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="fail the gate when the overall score is below N (0-100)",
+    )
     audit.add_argument("--offline", action="store_true", help="no network: skip OCSP and probes")
-    audit.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                       help="per-connection timeout for probes and OCSP (default: 5)")
+    audit.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="per-connection timeout for probes and OCSP (default: 5)",
+    )
     inputs = audit.add_argument_group("inputs without a site file (added to the site file's)")
-    inputs.add_argument("--cert", action="append", default=[], metavar="PATH",
-                        help="certificate file or folder (PEM, DER, PKCS#12; repeatable)")
-    inputs.add_argument("--p12-password-env", metavar="NAME",
-                        help="environment variable that holds the PKCS#12 password")
-    inputs.add_argument("--environment", choices=("PU", "TU", "RU"),
-                        help="TI environment of the site (default: PU)")
+    inputs.add_argument(
+        "--cert",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="certificate file or folder (PEM, DER, PKCS#12; repeatable)",
+    )
+    inputs.add_argument(
+        "--p12-password-env",
+        metavar="NAME",
+        help="environment variable that holds the PKCS#12 password",
+    )
+    inputs.add_argument(
+        "--environment", choices=("PU", "TU", "RU"), help="TI environment of the site (default: PU)"
+    )
     audit.set_defaults(func=_cmd_audit)
 
     checks = sub.add_parser("checks", help="list the available checks")
@@ -62,8 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="explain a check or a rule")
     explain.add_argument("id", help="check id (cert.key_algorithm) or rule id (CRY-KEY-001)")
-    explain.add_argument("--profile", action="append", default=[], metavar="NAME|PATH",
-                         help="profile to look rules up in (default: ti-site)")
+    explain.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME|PATH",
+        help="profile to look rules up in (default: ti-site)",
+    )
     explain.set_defaults(func=_cmd_explain)
 
     profiles = sub.add_parser("profiles", help="list the bundled profiles")
@@ -91,7 +135,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     try:
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.datetime.now(dt.UTC).date()
     except ValueError:
-        raise InputError.single("--as-of", "$", f"not a date (YYYY-MM-DD): {args.as_of!r}") from None
+        raise InputError.single(
+            "--as-of", "$", f"not a date (YYYY-MM-DD): {args.as_of!r}"
+        ) from None
     reports = [_parse_report_arg(r) for r in args.report]
     site = _site_from_args(args)
     options = AuditOptions(
@@ -115,8 +161,9 @@ def _parse_report_arg(value: str) -> tuple[str, str]:
     fmt, sep, path = value.partition("=")
     if not sep or not path or fmt not in FORMATS:
         known = ", ".join(sorted(FORMATS))
-        raise InputError.single("--report", "$", f"expected FORMAT=PATH with FORMAT one of {known}, "
-                                                 f"got {value!r}")
+        raise InputError.single(
+            "--report", "$", f"expected FORMAT=PATH with FORMAT one of {known}, got {value!r}"
+        )
     return fmt, path
 
 
@@ -140,8 +187,9 @@ def _site_from_args(args: argparse.Namespace) -> Any:
     if args.environment:
         data["environment"] = args.environment
     if path is None and len(data) == 1:
-        raise InputError.single("audit", "$", "nothing to audit: give a site file, --demo, "
-                                              "or inputs such as --cert")
+        raise InputError.single(
+            "audit", "$", "nothing to audit: give a site file, --demo, or inputs such as --cert"
+        )
     return build_site(data, root, file)
 
 
@@ -157,9 +205,17 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        rows = [{"id": s.id, "domain": s.domain, "applies_to": s.applies_to.kind,
-                 "summary": s.summary, "params": s.params_schema, "origin": s.origin}
-                for s in specs]
+        rows = [
+            {
+                "id": s.id,
+                "domain": s.domain,
+                "applies_to": s.applies_to.kind,
+                "summary": s.summary,
+                "params": s.params_schema,
+                "origin": s.origin,
+            }
+            for s in specs
+        ]
         print(json.dumps(rows, indent=2))
     else:
         width = max((len(s.id) for s in specs), default=0)
@@ -192,8 +248,10 @@ def _cmd_profile_validate(args: argparse.Namespace) -> int:
 
     resolved, rules = load([args.file], load_registry(), base_dir=Path.cwd())
     top = resolved.files[-1]
-    print(f"{args.file}: valid profile {top.id} {top.version}, {len(rules)} rules bound "
-          f"({len(resolved.files)} file(s))")
+    print(
+        f"{args.file}: valid profile {top.id} {top.version}, {len(rules)} rules bound "
+        f"({len(resolved.files)} file(s))"
+    )
     return EXIT_PASS
 
 
@@ -262,6 +320,9 @@ def _handle(exc: Exception) -> int:
         import traceback
 
         traceback.print_exc()
-    print(f"gemcheck: internal error: {type(exc).__name__}: {exc}\n"
-          "(set GEMCHECK_DEBUG=1 for the traceback and report it as a bug)", file=sys.stderr)
+    print(
+        f"gemcheck: internal error: {type(exc).__name__}: {exc}\n"
+        "(set GEMCHECK_DEBUG=1 for the traceback and report it as a bug)",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL

@@ -73,8 +73,9 @@ def matches(item: Evidence, match: Mapping[str, tuple[str | None, ...]]) -> bool
     for name, wanted in match.items():
         value = facets.get(name)
         if name in _GLOB_FACETS:
-            if value is None or not any(w is not None and fnmatch.fnmatchcase(value, w)
-                                        for w in wanted):
+            if value is None or not any(
+                w is not None and fnmatch.fnmatchcase(value, w) for w in wanted
+            ):
                 return False
         elif value not in wanted:
             return False

@@ -20,17 +20,22 @@ def explain(item: str, profiles: Sequence[str] = ()) -> str:
     for rule in rules:
         if rule.id == item:
             return _explain_rule(rule)
-    raise InputError.single(item, "$", "no check or rule of that id "
-                                       "(see `gemcheck checks` and `gemcheck profiles`)")
+    raise InputError.single(
+        item, "$", "no check or rule of that id (see `gemcheck checks` and `gemcheck profiles`)"
+    )
 
 
 def _explain_check(spec: CheckSpec, rules: list[BoundRule]) -> str:
-    lines = [f"check {spec.id}  (domain {spec.domain}, judges {spec.applies_to.kind} evidence)",
-             "", spec.doc or "(no description)", ""]
+    lines = [
+        f"check {spec.id}  (domain {spec.domain}, judges {spec.applies_to.kind} evidence)",
+        "",
+        spec.doc or "(no description)",
+        "",
+    ]
     props = spec.params_schema.get("properties", {})
     if props:
         lines.append("Parameters:")
-        defaults = spec.params()  if not spec.params_schema.get("required") else None
+        defaults = spec.params() if not spec.params_schema.get("required") else None
         for name, schema in props.items():
             default = f" (default {json.dumps(_default(defaults, name))})" if defaults else ""
             desc = schema.get("description", "")
@@ -48,16 +53,20 @@ def _default(params: object, name: str) -> object:
 
 
 def _explain_rule(rule: BoundRule) -> str:
-    lines = [f"rule {rule.id}: {rule.title or rule.check.summary}",
-             f"  check:      {rule.check.id}",
-             f"  severity:   {rule.severity.value}"
-             + (f"  obligation: {rule.obligation.value}" if rule.obligation else ""),
-             f"  weight:     {rule.weight:g}",
-             f"  profile:    {rule.file}"]
+    lines = [
+        f"rule {rule.id}: {rule.title or rule.check.summary}",
+        f"  check:      {rule.check.id}",
+        f"  severity:   {rule.severity.value}"
+        + (f"  obligation: {rule.obligation.value}" if rule.obligation else ""),
+        f"  weight:     {rule.weight:g}",
+        f"  profile:    {rule.file}",
+    ]
     if rule.references:
         lines.append(f"  references: {', '.join(rule.references)}")
     if rule.effective_from or rule.effective_until:
-        lines.append(f"  in force:   {rule.effective_from or '...'} to {rule.effective_until or '...'}")
+        lines.append(
+            f"  in force:   {rule.effective_from or '...'} to {rule.effective_until or '...'}"
+        )
     if rule.params_json:
         lines.append(f"  params:     {json.dumps(rule.params_json, sort_keys=True)}")
     if rule.match:

@@ -101,9 +101,7 @@ class BoundRule:
 
 def bundled_profiles() -> list[ProfileFile]:
     """Every profile shipped with gemcheck, by id."""
-    return sorted(
-        (load_profile_file(p) for p in PROFILE_DIR.glob("*.yaml")), key=lambda pf: pf.id
-    )
+    return sorted((load_profile_file(p) for p in PROFILE_DIR.glob("*.yaml")), key=lambda pf: pf.id)
 
 
 def locate(name: str, relative_to: Path | None = None) -> Path:
@@ -172,9 +170,7 @@ def resolve(names: Sequence[str], base_dir: Path | None = None) -> ResolvedProfi
             try:
                 visit(parent, path.parent, (*stack, path))
             except InputError as exc:
-                problems.extend(
-                    Problem(str(path), f"$.extends[{i}]", str(p)) for p in exc.problems
-                )
+                problems.extend(Problem(str(path), f"$.extends[{i}]", str(p)) for p in exc.problems)
         files[path] = pf
         for i, rule in enumerate(pf.rules):
             _merge_rule(merged, rule, str(path), f"$.rules[{i}]")

@@ -221,7 +221,7 @@ def _convert(tp: Any, value: Any) -> Any:
         return tuple(_convert(args[0], v) for v in value)
     if origin is frozenset:
         return frozenset(_convert(args[0], v) for v in value)
-    if origin is not None and origin.__name__ == "Mapping" or origin is dict:
+    if (origin is not None and origin.__name__ == "Mapping") or origin is dict:
         return types.MappingProxyType({k: _convert(args[1], v) for k, v in value.items()})
     if tp is float and isinstance(value, int):
         return float(value)

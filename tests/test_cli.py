@@ -36,8 +36,9 @@ def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_clean_certificates_pass_with_exit_0(cli) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = cli("audit", "--cert", CERTS / "ecc" / "smcb-aut.pem", *AS_OF_ARGS,
-                       "--format", "json")
+    code, out, _ = cli(
+        "audit", "--cert", CERTS / "ecc" / "smcb-aut.pem", *AS_OF_ARGS, "--format", "json"
+    )
     report = report_of(out)
     assert code == 0 and report["verdict"] == "pass"
     assert report["summary"] == {"pass": 4, "fail": 0, "error": 0, "skip": 0, "waived": 0}
@@ -53,10 +54,21 @@ def test_clean_certificates_pass_with_exit_0(cli) -> None:  # type: ignore[no-un
         ("not-yet-valid.pem", "CRY-VAL-001", "not yet valid: valid from 2031-01-01"),
     ],
 )
-def test_each_broken_certificate_fails_for_its_defect(cli, name: str, rule: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_broken_certificate_fails_for_its_defect(
+    cli, name: str, rule: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
     # 2025-06-01: inside every broken certificate's validity and before the RSA sunset
-    code, out, _ = cli("audit", "--profile", "ti-crypto", "--cert", CERTS / "broken" / name,
-                       "--as-of", "2025-06-01", "--format", "json")
+    code, out, _ = cli(
+        "audit",
+        "--profile",
+        "ti-crypto",
+        "--cert",
+        CERTS / "broken" / name,
+        "--as-of",
+        "2025-06-01",
+        "--format",
+        "json",
+    )
     report = report_of(out)
     failed = [r for r in report["results"] if r["status"] == "fail"]  # type: ignore[attr-defined]
     assert code == 1
@@ -94,8 +106,9 @@ def test_hostile_files_are_errors_and_the_rest_is_audited(cli, tmp_path: Path) -
         for _ in range(50):
             fh.write(os.urandom(1024 * 1024))
     (folder / "good.pem").write_bytes((CERTS / "ecc" / "smcb-aut.pem").read_bytes())
-    code, out, err = cli("audit", "--profile", "ti-crypto", "--cert", folder, *AS_OF_ARGS,
-                         "--format", "json")
+    code, out, err = cli(
+        "audit", "--profile", "ti-crypto", "--cert", folder, *AS_OF_ARGS, "--format", "json"
+    )
     assert code == 1 and err == ""
     report = report_of(out)
     by_file: dict[str, set[str]] = {}
@@ -104,8 +117,11 @@ def test_hostile_files_are_errors_and_the_rest_is_audited(cli, tmp_path: Path) -
     assert by_file["good.pem"] == {"pass"}
     for bad in ("truncated.pem", "random.pem", "empty.pem", "short.der", "huge.pem"):
         assert by_file[bad] == {"error"}, bad
-    messages = {Path(r["location"]["file"]).name: r["message"] for r in report["results"]  # type: ignore[attr-defined]
-                if r["status"] == "error"}
+    messages = {
+        Path(r["location"]["file"]).name: r["message"]
+        for r in report["results"]  # type: ignore[attr-defined]
+        if r["status"] == "error"
+    }
     assert "truncated PEM block" in messages["truncated.pem"]
     assert messages["empty.pem"] == "file is empty"
     assert "neither PEM nor DER" in messages["random.pem"]
@@ -114,19 +130,40 @@ def test_hostile_files_are_errors_and_the_rest_is_audited(cli, tmp_path: Path) -
 def test_pkcs12_password_comes_from_the_environment(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     p12 = CERTS / "ecc" / "smcb-aut.p12"
     monkeypatch.setenv("SMCB_PW", "wrong")
-    code, out, _ = cli("audit", "--profile", "ti-crypto", "--cert", p12, "--p12-password-env",
-                       "SMCB_PW", *AS_OF_ARGS, "--format", "json")
+    code, out, _ = cli(
+        "audit",
+        "--profile",
+        "ti-crypto",
+        "--cert",
+        p12,
+        "--p12-password-env",
+        "SMCB_PW",
+        *AS_OF_ARGS,
+        "--format",
+        "json",
+    )
     assert code == 1 and "wrong password" in out and '"wrong"' not in out
     monkeypatch.setenv("SMCB_PW", "00")
-    code, out, _ = cli("audit", "--profile", "ti-crypto", "--cert", p12, "--p12-password-env",
-                       "SMCB_PW", *AS_OF_ARGS, "--format", "json")
+    code, out, _ = cli(
+        "audit",
+        "--profile",
+        "ti-crypto",
+        "--cert",
+        p12,
+        "--p12-password-env",
+        "SMCB_PW",
+        *AS_OF_ARGS,
+        "--format",
+        "json",
+    )
     assert code == 0, out
 
 
 def test_profile_with_typo_exits_2_before_any_io(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     profile = tmp_path / "typo.yaml"
-    profile.write_text('id: typo\nversion: "1"\ntitle: T\nrules:\n'
-                       "  - id: T-VAL-001\n    check: cert.validty\n")
+    profile.write_text(
+        'id: typo\nversion: "1"\ntitle: T\nrules:\n  - id: T-VAL-001\n    check: cert.validty\n'
+    )
     code, out, err = cli("audit", "--profile", profile, "--cert", tmp_path / "missing.pem")
     assert code == 2 and out == ""
     assert f"{profile} at $.rules[0].check: unknown check 'cert.validty'" in err
@@ -153,8 +190,10 @@ def test_site_file_paths_resolve_against_the_site_folder(cli, tmp_path: Path) ->
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "smcb.pem").write_bytes((CERTS / "ecc" / "smcb-aut.pem").read_bytes())
     site = tmp_path / "gemcheck.yaml"
-    site.write_text("site: P\ncertificates: [{path: c/smcb.pem, role: smcb}]\n"
-                    "tailoring:\n  CRY-EXP-001: {disabled: true, justification: handled by MDM}\n")
+    site.write_text(
+        "site: P\ncertificates: [{path: c/smcb.pem, role: smcb}]\n"
+        "tailoring:\n  CRY-EXP-001: {disabled: true, justification: handled by MDM}\n"
+    )
     code, out, _ = cli("audit", site, *AS_OF_ARGS, "--format", "json")
     report = report_of(out)
     assert code == 0
@@ -165,8 +204,16 @@ def test_site_file_paths_resolve_against_the_site_folder(cli, tmp_path: Path) ->
 
 
 def test_min_score_and_fail_on(cli) -> None:  # type: ignore[no-untyped-def]
-    args = ("audit", "--profile", "ti-crypto", "--cert", CERTS / "ecc" / "smcb-aut.pem",
-            "--cert", CERTS / "broken" / "wrong-curve.pem", *AS_OF_ARGS)
+    args = (
+        "audit",
+        "--profile",
+        "ti-crypto",
+        "--cert",
+        CERTS / "ecc" / "smcb-aut.pem",
+        "--cert",
+        CERTS / "broken" / "wrong-curve.pem",
+        *AS_OF_ARGS,
+    )
     assert cli(*args)[0] == 1
     assert cli(*args, "--fail-on", "critical")[0] == 0
     assert cli(*args, "--fail-on", "critical", "--min-score", "95")[0] == 1
@@ -183,8 +230,18 @@ def test_json_is_byte_identical_with_fixed_clock(cli, monkeypatch: pytest.Monkey
 def test_output_file_and_extra_reports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out_json = tmp_path / "r.json"
     out_text = tmp_path / "r.txt"
-    code, out, _ = cli("audit", "--cert", CERTS / "ecc" / "hba-aut.pem", *AS_OF_ARGS, "--format", "json",
-                       "-o", out_json, "--report", f"text={out_text}")
+    code, out, _ = cli(
+        "audit",
+        "--cert",
+        CERTS / "ecc" / "hba-aut.pem",
+        *AS_OF_ARGS,
+        "--format",
+        "json",
+        "-o",
+        out_json,
+        "--report",
+        f"text={out_text}",
+    )
     assert code == 0
     assert "Verdict: PASS" in out  # the terminal still gets the text report
     report_of(out_json.read_text())
@@ -217,8 +274,10 @@ def test_profile_validate(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
     code, out, _ = cli("profile", "validate", "ti-site")
     assert code == 0 and "valid profile ti-site" in out
     bad = tmp_path / "bad.json"
-    bad.write_text('{"id": "bad", "version": "1", "title": "x", "rules": [{"id": "X-1", '
-                   '"check": "cert.nope"}]}')
+    bad.write_text(
+        '{"id": "bad", "version": "1", "title": "x", "rules": [{"id": "X-1", '
+        '"check": "cert.nope"}]}'
+    )
     code, _, err = cli("profile", "validate", bad)
     assert code == 2 and "$.rules[0].check" in err
 
@@ -244,7 +303,11 @@ def test_demo_runs_from_the_installed_package_in_any_directory(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
         [sys.executable, "-m", "gemcheck", "audit", "--demo", "--format", "json"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode in (0, 1), proc.stderr
     report = report_of(proc.stdout)

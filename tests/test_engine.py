@@ -26,7 +26,9 @@ def certs(*names: str) -> EvidenceSet:
     return EvidenceSet(ev for n in names for ev in load_file(CERTS / n, CERTS))
 
 
-def run(profile_text: str, evidence: EvidenceSet, tmp_path: Path, as_of: dt.date = AS_OF) -> list[Result]:
+def run(
+    profile_text: str, evidence: EvidenceSet, tmp_path: Path, as_of: dt.date = AS_OF
+) -> list[Result]:
     path = tmp_path / "p.yaml"
     path.write_text(profile_text, encoding="utf-8")
     _, rules = load([str(path)], REGISTRY)
@@ -46,14 +48,18 @@ rules:
 
 def test_unreadable_evidence_is_an_error_result_and_the_rest_is_audited(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB")
-    evidence = EvidenceSet([*load_file(tmp_path / "junk.pem", tmp_path), *certs("ecc/smcb-aut.pem")])
+    evidence = EvidenceSet(
+        [*load_file(tmp_path / "junk.pem", tmp_path), *certs("ecc/smcb-aut.pem")]
+    )
     results = run(PROFILE, evidence, tmp_path)
     assert sorted(r.status.value for r in results) == ["error", "pass"]
     error = next(r for r in results if r.status is Status.ERROR)
     assert error.location.file == "junk.pem" and "truncated PEM" in error.message
 
 
-def test_crashing_check_is_an_error_never_a_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crashing_check_is_an_error_never_a_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(PROFILE, encoding="utf-8")
     _, rules = load([str(path)], REGISTRY)
@@ -127,25 +133,44 @@ def test_waived_counts_as_pass_only_in_the_waived_score() -> None:
 @pytest.mark.parametrize(
     ("results", "fail_on", "min_score", "verdict"),
     [
-        ([_result("A", Status.FAIL, Severity.MEDIUM), _result("B", Status.PASS, Severity.HIGH)],
-         Severity.HIGH, 0, "pass"),
+        (
+            [_result("A", Status.FAIL, Severity.MEDIUM), _result("B", Status.PASS, Severity.HIGH)],
+            Severity.HIGH,
+            0,
+            "pass",
+        ),
         ([_result("A", Status.FAIL, Severity.MEDIUM)], Severity.MEDIUM, 0, "fail"),
         ([_result("A", Status.ERROR, Severity.LOW)], Severity.CRITICAL, 0, "fail"),
-        ([_result("A", Status.FAIL, Severity.LOW), _result("B", Status.PASS, Severity.HIGH)],
-         Severity.HIGH, 90, "fail"),
-        ([_result("A", Status.FAIL, Severity.LOW), _result("B", Status.PASS, Severity.HIGH)],
-         Severity.HIGH, 80, "pass"),
+        (
+            [_result("A", Status.FAIL, Severity.LOW), _result("B", Status.PASS, Severity.HIGH)],
+            Severity.HIGH,
+            90,
+            "fail",
+        ),
+        (
+            [_result("A", Status.FAIL, Severity.LOW), _result("B", Status.PASS, Severity.HIGH)],
+            Severity.HIGH,
+            80,
+            "pass",
+        ),
     ],
 )
 def test_gate(results: list[Result], fail_on: Severity, min_score: float, verdict: str) -> None:
-    assert gate(results, score(results, {}), DataRoom(), fail_on=fail_on,
-                min_score=min_score)[0] == verdict
+    assert (
+        gate(results, score(results, {}), DataRoom(), fail_on=fail_on, min_score=min_score)[0]
+        == verdict
+    )
 
 
 def test_breached_data_room_fails_the_gate() -> None:
     results = [_result("A", Status.PASS, Severity.HIGH)]
-    verdict, g = gate(results, score(results, {}), DataRoom(verdict="breached"),
-                      fail_on=Severity.HIGH, min_score=0)
+    verdict, g = gate(
+        results,
+        score(results, {}),
+        DataRoom(verdict="breached"),
+        fail_on=Severity.HIGH,
+        min_score=0,
+    )
     assert verdict == "fail" and "breached" in g.reasons[0]
 
 

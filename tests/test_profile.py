@@ -46,10 +46,18 @@ def test_bundled_profiles_are_valid_and_bind() -> None:
 
 def test_extends_is_multi_level_and_child_overrides_params_key_by_key(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", BASE)
-    write(tmp_path, "mid.yaml", 'id: mid\nversion: "1"\ntitle: Mid\nextends: [base.yaml]\n'
-          "rules:\n  - id: T-KEY-001\n    params: {min_rsa_bits: 3072}\n")
-    top = write(tmp_path, "top.yaml", 'id: top\nversion: "2"\ntitle: Top\nextends: [mid.yaml]\n'
-                "rules:\n  - id: T-EXP-001\n    severity: low\n")
+    write(
+        tmp_path,
+        "mid.yaml",
+        'id: mid\nversion: "1"\ntitle: Mid\nextends: [base.yaml]\n'
+        "rules:\n  - id: T-KEY-001\n    params: {min_rsa_bits: 3072}\n",
+    )
+    top = write(
+        tmp_path,
+        "top.yaml",
+        'id: top\nversion: "2"\ntitle: Top\nextends: [mid.yaml]\n'
+        "rules:\n  - id: T-EXP-001\n    severity: low\n",
+    )
     resolved = resolve([str(top)])
     assert [f.id for f in resolved.files] == ["base", "mid", "top"]
     rules = {r.id: r for r in bind(resolved, REGISTRY)}
@@ -67,7 +75,10 @@ def test_extends_cycle_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_binding_reports_every_problem_with_file_and_json_path(tmp_path: Path) -> None:
-    bad = write(tmp_path, "bad.yaml", """\
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        """\
 id: bad
 version: "1"
 title: Bad
@@ -77,7 +88,8 @@ rules:
   - id: T-B-001
     check: cert.expiry_horizon
     params: {warn_days: "ninety", colour: red}
-""")
+""",
+    )
     with pytest.raises(InputError) as info:
         load([str(bad)], REGISTRY)
     text = [str(p) for p in info.value.problems]
@@ -102,7 +114,7 @@ def test_broken_yaml_names_line(tmp_path: Path) -> None:
 
 
 def test_unknown_bundled_name_lists_known_ones() -> None:
-    with pytest.raises(InputError, match="known: .*ti-crypto"):
+    with pytest.raises(InputError, match=r"known: .*ti-crypto"):
         load(["ti-nope"], REGISTRY)
 
 
@@ -126,8 +138,9 @@ def test_tailoring_overrides_params_severity_and_disables_with_justification(
 
 def test_tailoring_bad_params_point_into_the_site_file(tmp_path: Path) -> None:
     base = write(tmp_path, "base.yaml", BASE)
-    resolved = tailor(resolve([str(base)]), {"T-KEY-001": {"params": {"min_rsa_bits": "x"}}},
-                      "site.yaml")
+    resolved = tailor(
+        resolve([str(base)]), {"T-KEY-001": {"params": {"min_rsa_bits": "x"}}}, "site.yaml"
+    )
     with pytest.raises(InputError) as info:
         bind(resolved, REGISTRY)
     assert str(info.value.problems[0]).startswith(

@@ -72,13 +72,26 @@ def test_plugin_checks_are_discovered_and_run(plugin_site: Path, tmp_path: Path,
     make_dist(plugin_site, "gemcheck_broken", "import does_not_exist\n")
     registry = reg.load_registry()
     assert registry.get("acme.serial_even") is not None
-    assert any("gemcheck_broken" in e and "ModuleNotFoundError" in e for e in registry.plugin_errors)
+    assert any(
+        "gemcheck_broken" in e and "ModuleNotFoundError" in e for e in registry.plugin_errors
+    )
 
     profile = tmp_path / "acme.yaml"
-    profile.write_text('id: acme\nversion: "1"\ntitle: Acme\nrules:\n'
-                       "  - id: ACME-SER-001\n    check: acme.serial_even\n    severity: low\n")
-    code, out, err = cli("audit", "--profile", profile, "--cert", CERTS / "ecc", "--as-of",
-                         "2026-06-01", "--format", "json")
+    profile.write_text(
+        'id: acme\nversion: "1"\ntitle: Acme\nrules:\n'
+        "  - id: ACME-SER-001\n    check: acme.serial_even\n    severity: low\n"
+    )
+    code, out, err = cli(
+        "audit",
+        "--profile",
+        profile,
+        "--cert",
+        CERTS / "ecc",
+        "--as-of",
+        "2026-06-01",
+        "--format",
+        "json",
+    )
     assert code in (0, 1), err
     assert '"rule": "ACME-SER-001"' in out
     assert "gemcheck_broken" in out  # the broken plugin is a notice in the report

@@ -16,7 +16,9 @@ from gemcheck.registry import Context, check
 class KeyAlgorithmParams:
     allowed_curves: tuple[str, ...] = field(
         default=("brainpoolP256r1",),
-        metadata={"doc": "EC curves allowed (cryptography's names, e.g. brainpoolP256r1, secp256r1)"},
+        metadata={
+            "doc": "EC curves allowed (cryptography's names, e.g. brainpoolP256r1, secp256r1)"
+        },
     )
     min_rsa_bits: int = field(default=2048, metadata={"doc": "smallest RSA modulus allowed"})
     rsa_allowed_until: dt.date | None = field(
@@ -74,9 +76,7 @@ class SignatureAlgorithmParams:
     )
 
 
-@check(
-    "cert.signature_algorithm", applies_to=CertificateEvidence, params=SignatureAlgorithmParams
-)
+@check("cert.signature_algorithm", applies_to=CertificateEvidence, params=SignatureAlgorithmParams)
 def signature_algorithm_check(
     ev: CertificateEvidence, params: SignatureAlgorithmParams, ctx: Context
 ) -> Iterator[Finding]:

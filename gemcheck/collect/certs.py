@@ -88,8 +88,14 @@ def _from_pem(data: bytes, shown: str, role: str | None) -> list[CertificateEvid
         label = match.group(1)
         if not match.group(0).rstrip().endswith(b"-----"):
             line = data.count(b"\n", 0, match.start()) + 1
-            out.append(_error(shown, role, f"truncated PEM block (BEGIN {label.decode()} at line "
-                                           f"{line} has no END)", index=index))
+            out.append(
+                _error(
+                    shown,
+                    role,
+                    f"truncated PEM block (BEGIN {label.decode()} at line {line} has no END)",
+                    index=index,
+                )
+            )
             index += 1
             continue
         if label not in (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"):
@@ -143,8 +149,14 @@ def _from_pkcs12(
     if password_env:
         value = os.environ.get(password_env)
         if value is None:
-            return [_error(shown, role, f"environment variable {password_env} is not set "
-                                        "(it must hold the PKCS#12 password)")]
+            return [
+                _error(
+                    shown,
+                    role,
+                    f"environment variable {password_env} is not set "
+                    "(it must hold the PKCS#12 password)",
+                )
+            ]
         password = value.encode()
     try:
         bundle = pkcs12.load_pkcs12(data, password)
@@ -181,7 +193,9 @@ def subject_name(cert: x509.Certificate) -> str:
         return "(undecodable subject)"
 
 
-def _error(shown: str, role: str | None, message: str, index: int | None = None) -> CertificateEvidence:
+def _error(
+    shown: str, role: str | None, message: str, index: int | None = None
+) -> CertificateEvidence:
     return CertificateEvidence(
         subject=shown, location=Location(file=shown, index=index), error=message, role=role
     )

@@ -65,13 +65,17 @@ def render(report: Report, *, color: bool = False) -> str:
     line = f"Verdict: {verdict}  score {report.score.overall:g}/100"
     if report.score_without_waivers is not None:
         line += f" ({report.score_without_waivers.overall:g} without waivers)"
-    out.append(line + f"  (fail-on {report.gate.fail_on.value}, min-score {report.gate.min_score:g})")
+    out.append(
+        line + f"  (fail-on {report.gate.fail_on.value}, min-score {report.gate.min_score:g})"
+    )
     for reason in report.gate.reasons:
         out.extend(_wrap(f"- {reason}", "  "))
     return "\n".join(out) + "\n"
 
 
-def _domain_lines(results: list[Result], paint: Callable[[str, Status | str], str]) -> Iterable[str]:
+def _domain_lines(
+    results: list[Result], paint: Callable[[str, Status | str], str]
+) -> Iterable[str]:
     by_rule: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         by_rule[r.rule].append(r)
@@ -88,10 +92,13 @@ def _domain_lines(results: list[Result], paint: Callable[[str, Status | str], st
             if r.status in (Status.FAIL, Status.ERROR, Status.WAIVED) or (
                 r.status is Status.SKIP and r.subject == "-"
             ):
-                where = f" ({r.location})" if str(r.location) and str(r.location) != r.subject else ""
+                where = (
+                    f" ({r.location})" if str(r.location) and str(r.location) != r.subject else ""
+                )
                 subject = "" if r.subject == "-" else f"{r.subject}{where}: "
-                yield from _wrap(f"{_LABEL[r.status].lower()}: {subject}{r.message}", " " * 7,
-                                 first=" " * 7)
+                yield from _wrap(
+                    f"{_LABEL[r.status].lower()}: {subject}{r.message}", " " * 7, first=" " * 7
+                )
         if passed and worst is not Status.PASS:
             yield f"{' ' * 7}{len(passed)} other subject(s) pass"
         elif passed:
@@ -106,13 +113,20 @@ def _data_room_lines(report: Report) -> list[str]:
     for system in room.systems:
         out.append(f"  {system.id}: {system.verdict} (score {system.score:g})")
         for exp in system.exposures:
-            out.extend(_wrap(f"- {' -> '.join(exp.path)} [{exp.rule}] {exp.message}", "      ",
-                             first="    "))
+            out.extend(
+                _wrap(
+                    f"- {' -> '.join(exp.path)} [{exp.rule}] {exp.message}", "      ", first="    "
+                )
+            )
     return out
 
 
 def _wrap(text: str, indent: str, *, first: str = "") -> list[str]:
     return textwrap.wrap(
-        text, WIDTH, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False,
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
         break_long_words=True,
     ) or [first]

@@ -41,7 +41,7 @@ def _validator(name: str) -> Any:
 def load_document(raw: bytes, file: str) -> Any:
     """Parse YAML (a superset of JSON) into plain JSON values; dates become ISO strings."""
     try:
-        data = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "$"
@@ -63,8 +63,7 @@ def _plain(value: Any) -> Any:
 def validate(data: Any, name: str, file: str) -> None:
     """Raise an InputError listing every place where ``data`` breaks schema ``name``."""
     problems = [
-        Problem(file, json_path(path), message)
-        for path, message in _errors(_validator(name), data)
+        Problem(file, json_path(path), message) for path, message in _errors(_validator(name), data)
     ]
     if problems:
         raise InputError(problems)
