@@ -11,7 +11,9 @@ before any I/O of the audit happens.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +121,24 @@ def locate(name: str, relative_to: Path | None = None) -> Path:
 
 
 def load_profile_file(path: Path) -> ProfileFile:
-    """Read and schema-validate one profile file (no ``extends`` resolution)."""
+    """Read and schema-validate one profile file (no ``extends`` resolution).
+
+    Parsed files are remembered by path, size and modification time, so a fleet of
+    sites sharing profiles parses each profile once per process.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_profile_file(path)
+    return _cached_profile_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_profile_file(path: Path, mtime_ns: int, size: int) -> ProfileFile:
+    return _parse_profile_file(path)
+
+
+def _parse_profile_file(path: Path) -> ProfileFile:
     raw = read_bytes(path)
     data = schemas.load_document(raw, str(path))
     schemas.validate(data, "profile-1", str(path))
@@ -263,7 +282,7 @@ def _bind_one(draft: RuleDraft, registry: Registry, problems: list[Problem]) -> 
         )
         return None
     params_json = dict(data.get("params") or {})
-    errors = schemas.errors_of(params_json, spec.params_schema)
+    errors, params = _typed_params(spec, json.dumps(params_json, sort_keys=True))
     if errors:
         problems.extend(
             Problem(draft.file, json_path([*_parts(draft.where), "params", *path]), msg)
@@ -273,7 +292,7 @@ def _bind_one(draft: RuleDraft, registry: Registry, problems: list[Problem]) -> 
     return BoundRule(
         id=draft.id,
         check=spec,
-        params=build_params(spec.params, params_json),
+        params=params,
         severity=Severity(data.get("severity", "medium")),
         weight=float(data.get("weight", 1)),
         obligation=Obligation(data["obligation"]) if "obligation" in data else None,
@@ -289,6 +308,22 @@ def _bind_one(draft: RuleDraft, registry: Registry, problems: list[Problem]) -> 
         disabled=draft.disabled,
         params_json=params_json,
     )
+
+
+def _typed_params(
+    spec: CheckSpec, params_text: str
+) -> tuple[list[tuple[list[str | int], str]], Any]:
+    """Schema problems of a rule's params, or the typed params object (cached: frozen)."""
+    return _typed_params_cached(spec.id, spec.params, params_text, json.dumps(spec.params_schema))
+
+
+@functools.lru_cache(maxsize=4096)
+def _typed_params_cached(
+    check_id: str, cls: type[Any], params_text: str, schema_text: str
+) -> tuple[list[tuple[list[str | int], str]], Any]:
+    values = json.loads(params_text)
+    errors = schemas.errors_of(values, json.loads(schema_text))
+    return errors, (None if errors else build_params(cls, values))
 
 
 def _parts(where: str) -> list[str | int]:

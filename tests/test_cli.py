@@ -37,7 +37,8 @@ def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_clean_certificates_pass_with_exit_0(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli(
-        "audit", "--cert", CERTS / "ecc" / "smcb-aut.pem", *AS_OF_ARGS, "--format", "json"
+        "audit", "--profile", "ti-crypto", "--cert", CERTS / "ecc" / "smcb-aut.pem",
+        *AS_OF_ARGS, "--format", "json",
     )
     report = report_of(out)
     assert code == 0 and report["verdict"] == "pass"
@@ -194,7 +195,7 @@ def test_site_file_paths_resolve_against_the_site_folder(cli, tmp_path: Path) ->
         "site: P\ncertificates: [{path: c/smcb.pem, role: smcb}]\n"
         "tailoring:\n  CRY-EXP-001: {disabled: true, justification: handled by MDM}\n"
     )
-    code, out, _ = cli("audit", site, *AS_OF_ARGS, "--format", "json")
+    code, out, _ = cli("audit", site, "--profile", "ti-crypto", *AS_OF_ARGS, "--format", "json")
     report = report_of(out)
     assert code == 0
     files = {r["location"].get("file") for r in report["results"]}  # type: ignore[attr-defined]

@@ -80,7 +80,11 @@ def _domain_lines(
     for r in results:
         by_rule[r.rule].append(r)
     ordered = sorted(by_rule.items(), key=lambda kv: (min(_RANK[r.status] for r in kv[1]), kv[0]))
+    not_run: dict[str, list[str]] = defaultdict(list)
     for rule, rs in ordered:
+        if all(r.status is Status.SKIP and r.subject == "-" for r in rs):
+            not_run[rs[0].message].append(rule)
+            continue
         worst = min(rs, key=lambda r: _RANK[r.status]).status
         first = rs[0]
         title = first.title or first.check
@@ -103,6 +107,11 @@ def _domain_lines(
             yield f"{' ' * 7}{len(passed)} other subject(s) pass"
         elif passed:
             yield f"{' ' * 7}{len(passed)} subject(s) pass"
+    for message, rules in not_run.items():
+        label = paint(f"{_LABEL[Status.SKIP]:<6}", Status.SKIP)
+        lines = _wrap(f"{'x' * 6} {len(rules)} rule(s): {message}: {', '.join(rules)}", " " * 7)
+        yield label + lines[0][6:]
+        yield from lines[1:]
 
 
 def _data_room_lines(report: Report) -> list[str]:

@@ -71,9 +71,14 @@ def validate(data: Any, name: str, file: str) -> None:
 
 def errors_of(data: Any, schema_doc: Mapping[str, JSONValue]) -> list[tuple[list[str | int], str]]:
     """Every (path, message) where ``data`` breaks an ad-hoc schema (e.g. a check's params)."""
+    return _errors(_adhoc_validator(json.dumps(schema_doc, sort_keys=True)), data)
+
+
+@functools.lru_cache(maxsize=512)
+def _adhoc_validator(schema_text: str) -> Any:
     from jsonschema import Draft202012Validator
 
-    return _errors(Draft202012Validator(schema_doc), data)
+    return Draft202012Validator(json.loads(schema_text))
 
 
 def _errors(validator: Any, data: Any) -> list[tuple[list[str | int], str]]:
