@@ -143,3 +143,25 @@ def test_plan_errors_exit_2(
     plan = write_plan(tmp_path, services)
     code, _, err = cli("restart-plan", plan, "--reports", fleet_report)
     assert code == 2 and message in err, err
+
+
+def test_plan_html_shows_the_waves_and_escapes(cli, fleet_report: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from html.parser import HTMLParser
+
+    plan = write_plan(
+        tmp_path,
+        """\
+  - {id: a, name: "<script>alert(1)</script>", priority: 1, sites: [praxis-sued],
+     gate: {data_room: any}}
+  - {id: b, priority: 2, depends_on: [a], sites: [mvz-west], gate: {data_room: any}}
+""",
+    )
+    page = tmp_path / "fleet.html"
+    code, _, err = cli("restart-plan", plan, "--reports", fleet_report, "--report", f"html={page}")
+    assert code == 1, err
+    text = page.read_text()
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Wave 1" in text and "Wave 2" in text and "BLOCKED" in text
+    assert "CRY-KEY-001" in text  # the finding that blocks praxis-sued
+    assert "http://" not in text and "https://" not in text  # nothing to fetch
+    HTMLParser().feed(text)
