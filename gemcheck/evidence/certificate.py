@@ -15,7 +15,7 @@ from gemcheck.pki.types import identify
 
 @dataclass(frozen=True, slots=True)
 class CertificateEvidence(Evidence):
-    """A certificate from a PEM, DER or PKCS#12 file (``certificate`` is None when ``error`` is set).
+    """A certificate from a PEM, DER or PKCS#12 file (no ``certificate`` when ``error`` is set).
 
     ``role`` says what the site uses it for when the site file says so
     (``smcb``, ``konnektor``, ``clientsystem`` ...).
