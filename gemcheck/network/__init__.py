@@ -1,0 +1,1 @@
+"""Network isolation: firewall rule model and importers, topology, reachability, data room."""
