@@ -11,6 +11,9 @@ from gemcheck.model import Report
 FORMATS: dict[str, str] = {
     "text": "gemcheck.render.text",
     "json": "gemcheck.render.json",
+    "sarif": "gemcheck.render.sarif",
+    "junit": "gemcheck.render.junit",
+    "html": "gemcheck.render.html",
 }
 """Format name -> module with ``render(report, *, color=False) -> str``."""
 
