@@ -7,14 +7,18 @@ import os
 from dataclasses import dataclass, field
 
 from gemcheck._version import __version__
+from gemcheck.baseline import Baseline
 from gemcheck.collect import CollectOptions, collect
 from gemcheck.engine import evaluate, needed_evidence
 from gemcheck.evidence import EvidenceSet
-from gemcheck.model import DataRoom, Report, Severity
+from gemcheck.gates import prepare
+from gemcheck.model import Report, Severity
+from gemcheck.network.dataroom import assess as assess_data_room
 from gemcheck.profile import BoundRule, ResolvedProfile, load
 from gemcheck.registry import Context, Registry, load_registry
 from gemcheck.scoring import gate, score, summarize
 from gemcheck.site import Site
+from gemcheck.waivers import WaiverSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,8 @@ class AuditOptions:
     fail_on: Severity = Severity.HIGH
     min_score: float = 0.0
     collect: CollectOptions = field(default_factory=CollectOptions)
+    waivers: WaiverSet | None = None
+    baseline: Baseline | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +71,23 @@ def run(p: Plan) -> Report:
 def report_from_evidence(p: Plan, evidence: EvidenceSet) -> Report:
     """Evaluate stored evidence: a report can be reproduced without any network."""
     ctx = Context(as_of=p.options.as_of, evidence=evidence, environment=p.site.environment)
-    results = evaluate(p.rules, evidence, ctx)
-    weights = {r.id: r.weight for r in p.rules}
-    overall = score(results, weights)
-    data_room = DataRoom()
+    evaluated = evaluate(p.rules, evidence, ctx)
+    prepared = prepare(
+        evaluated,
+        {r.id: r.weight for r in p.rules},
+        as_of=p.options.as_of,
+        waivers=p.options.waivers,
+        baseline=p.options.baseline,
+    )
+    results = prepared.results
+    overall = score(results, prepared.weights)
+    data_room = assess_data_room(evidence, results)
     verdict, the_gate = gate(
-        results, overall, data_room, fail_on=p.options.fail_on, min_score=p.options.min_score
+        prepared.gate_view,
+        overall,
+        data_room,
+        fail_on=p.options.fail_on,
+        min_score=p.options.min_score,
     )
     return Report(
         tool_version=__version__,
@@ -84,7 +101,8 @@ def report_from_evidence(p: Plan, evidence: EvidenceSet) -> Report:
         summary=summarize(results),
         results=tuple(results),
         gate=the_gate,
-        notices=tuple(p.registry.plugin_errors),
+        score_without_waivers=prepared.score_without_waivers,
+        notices=(*p.registry.plugin_errors, *prepared.notices),
     )
 
 

@@ -69,6 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="fail the gate when the overall score is below N (0-100)",
     )
+    gates = audit.add_argument_group("gates and signatures")
+    gates.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="accepted risks (YAML): waived results do not fail the gate",
+    )
+    gates.add_argument(
+        "--baseline",
+        metavar="REPORT",
+        help="earlier JSON report: gate only on results that are new or worse than in it",
+    )
+    gates.add_argument(
+        "--sign-key", metavar="KEY", help="sign the JSON reports with this key (PEM or PKCS#12)"
+    )
+    gates.add_argument(
+        "--sign-cert", metavar="CERT", help="the signer's certificate (optional with a PKCS#12 key)"
+    )
+    gates.add_argument(
+        "--sign-password-env", metavar="NAME", help="environment variable holding the key password"
+    )
     audit.add_argument("--offline", action="store_true", help="no network: skip OCSP and probes")
     audit.add_argument(
         "--timeout",
@@ -93,7 +113,152 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument(
         "--environment", choices=("PU", "TU", "RU"), help="TI environment of the site (default: PU)"
     )
+    inputs.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="[ROLE=]URL|HOST:PORT",
+        help="TLS endpoint to probe, e.g. konnektor=https://10.0.0.1 (repeatable)",
+    )
+    inputs.add_argument("--tsl", metavar="FILE", help="the TI trust list (TSL XML)")
+    inputs.add_argument(
+        "--tsl-signer",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="trust anchor for the TSL's signature: the TSL-Signer-CA or signer (repeatable)",
+    )
+    inputs.add_argument(
+        "--trust-anchor",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="root or intermediate CA trusted directly, for PKIs without a TSL (repeatable)",
+    )
+    inputs.add_argument(
+        "--ocsp-responder",
+        metavar="URL",
+        help="OCSP responder to ask instead of the TSL's or certificate's",
+    )
+    inputs.add_argument("--sds", metavar="FILE", help="connector.sds saved from the Konnektor")
+    inputs.add_argument(
+        "--operating-data", metavar="FILE", help="Konnektor OperatingData (Betriebsdaten) XML"
+    )
+    inputs.add_argument(
+        "--resource-information",
+        metavar="FILE",
+        help="saved EventService GetResourceInformationResponse",
+    )
+    inputs.add_argument(
+        "--certificate-expiration",
+        metavar="FILE",
+        help="saved CheckCertificateExpirationResponse (asked with Crypt=ECC)",
+    )
+    inputs.add_argument(
+        "--konnektor-params", metavar="FILE", help="Konnektor parameters (YAML, gemSpec_Kon names)"
+    )
+    inputs.add_argument(
+        "--client-p12",
+        metavar="FILE",
+        help="client system's PKCS#12 for a live Konnektor audit (password: --p12-password-env)",
+    )
+    inputs.add_argument(
+        "--context",
+        metavar="M/CS/AP[/USER]",
+        help="Konnektor call context: Mandant/ClientSystem/Workplace[/User]",
+    )
+    inputs.add_argument(
+        "--basic-user", metavar="NAME", help="HTTP Basic user toward the Konnektor (no certificate)"
+    )
+    inputs.add_argument(
+        "--basic-password-env", metavar="NAME", help="environment variable holding the password"
+    )
+    inputs.add_argument(
+        "--konnektor-ca",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CA certificate to verify the Konnektor's TLS certificate with (repeatable)",
+    )
+    inputs.add_argument(
+        "--topology", metavar="FILE", help="network description (zones, hosts, gateways, routes)"
+    )
+    inputs.add_argument(
+        "--firewall",
+        action="append",
+        default=[],
+        metavar="[DEVICE=]FILE",
+        help="firewall export (nft -j list ruleset, iptables-save, YAML) of gateway DEVICE "
+        "(repeatable)",
+    )
+    inputs.add_argument(
+        "--probe-reachability",
+        action="store_true",
+        help="also try TCP connections the network description says must be blocked",
+    )
+    fleet = audit.add_argument_group("fleets (many sites)")
+    fleet.add_argument("--inventory", metavar="FILE", help="audit every site of a fleet inventory")
+    fleet.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: CPU count)"
+    )
+    fleet.add_argument("--shard", metavar="N/M", help="audit only shard N of M (1-based)")
+    fleet.add_argument(
+        "--site-reports",
+        default="gemcheck-site-reports",
+        metavar="DIR",
+        help="where each site's JSON report is written (default: ./gemcheck-site-reports)",
+    )
     audit.set_defaults(func=_cmd_audit)
+
+    attest = sub.add_parser("attest", help="sign a JSON report (vendor self-certification)")
+    attest.add_argument("report", help="the JSON report to sign")
+    attest.add_argument(
+        "--key", required=True, metavar="KEY", help="ECDSA (brainpoolP256r1, P-256) or Ed25519 key"
+    )
+    attest.add_argument(
+        "--cert", metavar="CERT", help="signer certificate [+ intermediates] (optional with .p12)"
+    )
+    attest.add_argument("--password-env", metavar="NAME", help="variable holding the key password")
+    attest.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    attest.set_defaults(func=_cmd_attest)
+
+    verify = sub.add_parser("verify", help="verify a signed report")
+    verify.add_argument("signed", help="the signed report")
+    verify.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        metavar="CERT",
+        help="trust anchor: the signer's certificate or a CA above it (repeatable)",
+    )
+    verify.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="verify as at the end of this day, UTC (default: now)"
+    )
+    verify.set_defaults(func=_cmd_verify)
+
+    merge = sub.add_parser("merge", help="merge shard reports of a fleet audit")
+    merge.add_argument("reports", nargs="+", metavar="SHARD.json")
+    merge.add_argument("-o", "--output", required=True, metavar="FILE")
+    merge.set_defaults(func=_cmd_merge)
+
+    restart = sub.add_parser("restart-plan", help="which services may restart now, wave by wave")
+    restart.add_argument("plan", help="restart plan (YAML)")
+    restart.add_argument(
+        "--reports", nargs="+", required=True, metavar="FLEET.json", help="fleet report(s)"
+    )
+    restart.add_argument("--ti-status", metavar="FILE", help="TI-Lagebild status (YAML)")
+    restart.add_argument(
+        "--wave", type=int, metavar="N", help="exit 0 only if every service of wave N may go"
+    )
+    restart.add_argument("--format", choices=("text", "json"), default="text")
+    restart.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT=PATH",
+        help="also write the plan as text, json, or html (the fleet report with its waves)",
+    )
+    restart.set_defaults(func=_cmd_restart_plan)
 
     checks = sub.add_parser("checks", help="list the available checks")
     checks.add_argument("--json", action="store_true", help="machine-readable list")
@@ -118,6 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
     validate = profile_sub.add_parser("validate", help="validate a profile file and its bindings")
     validate.add_argument("file", help="profile file (YAML or JSON) or bundled name")
     validate.set_defaults(func=_cmd_profile_validate)
+
+    graph = sub.add_parser("graph", help="draw the site's network and its exposure paths")
+    graph.add_argument("site", help="site file (gemcheck.yaml) with a network description")
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "dot"),
+        default="mermaid",
+        help="output format (default: mermaid)",
+    )
+    graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    graph.set_defaults(func=_cmd_graph)
+
+    certs = sub.add_parser("certs", help="work with certificate files")
+    certs_sub = certs.add_subparsers(dest="certs_command", metavar="ACTION", required=True)
+    inspect = certs_sub.add_parser(
+        "inspect", help="show the TI view of certificates (type, Telematik-ID, roles, OCSP ...)"
+    )
+    inspect.add_argument("files", nargs="+", metavar="FILE", help="PEM, DER, PKCS#12 or folder")
+    inspect.add_argument(
+        "--p12-password-env", metavar="NAME", help="environment variable holding the password"
+    )
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    inspect.set_defaults(func=_cmd_certs_inspect)
     return parser
 
 
@@ -125,9 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    from gemcheck.audit import plan, run
+
+    if args.inventory:
+        return _cmd_fleet(args)
+    options = _audit_options(args)
+    reports = [_parse_report_arg(r) for r in args.report]
+    signer = _signer(args)
+    report = run(plan(_site_from_args(args), options))
+    _emit(report, args.format, args.output, signer)
+    for fmt, path in reports:
+        _write(path, _render(report, fmt, color=False, signer=signer))
+    return EXIT_PASS if report.verdict == "pass" else EXIT_FAIL
+
+
+def _audit_options(args: argparse.Namespace) -> Any:
     import datetime as dt
 
-    from gemcheck.audit import AuditOptions, plan, run
+    from gemcheck.audit import AuditOptions
     from gemcheck.collect import CollectOptions
     from gemcheck.errors import InputError
     from gemcheck.model import Severity
@@ -138,29 +341,167 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         raise InputError.single(
             "--as-of", "$", f"not a date (YYYY-MM-DD): {args.as_of!r}"
         ) from None
-    reports = [_parse_report_arg(r) for r in args.report]
-    site = _site_from_args(args)
-    options = AuditOptions(
+    return AuditOptions(
         profiles=tuple(args.profile),
         as_of=as_of,
         fail_on=Severity(args.fail_on),
         min_score=args.min_score,
         collect=CollectOptions(offline=args.offline, timeout=args.timeout),
+        waivers=_waivers(args.waivers),
+        baseline=_baseline(args.baseline),
     )
-    report = run(plan(site, options))
-    _emit(report, args.format, args.output)
+
+
+def _waivers(path: str | None) -> Any:
+    from gemcheck.waivers import load
+
+    return load(Path(_abs(path))) if path else None
+
+
+def _baseline(path: str | None) -> Any:
+    from gemcheck.baseline import load
+
+    return load(Path(_abs(path))) if path else None
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    from gemcheck.errors import InputError
+
+    if not args.sign_key:
+        if args.sign_cert or args.sign_password_env:
+            raise InputError.single("--sign-cert", "$", "signing needs --sign-key")
+        return None
+    from gemcheck.attest import load_signer, signing_time
+
+    cert = Path(args.sign_cert) if args.sign_cert else None
+    return load_signer(Path(args.sign_key), cert, args.sign_password_env, at=signing_time())
+
+
+def _cmd_attest(args: argparse.Namespace) -> int:
+    from gemcheck.attest import attest_file
+
+    cert = Path(args.cert) if args.cert else None
+    text = attest_file(Path(args.report), Path(args.key), cert, args.password_env)
+    if args.output:
+        _write(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_PASS
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from gemcheck.attest import VerificationError, describe, verify_file
+    from gemcheck.errors import InputError
+
+    try:
+        day = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise InputError.single(
+            "--as-of", "$", f"not a date (YYYY-MM-DD): {args.as_of!r}"
+        ) from None
+    at = dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC) if day else dt.datetime.now(dt.UTC)
+    try:
+        verified = verify_file(Path(args.signed), [Path(t) for t in args.trust], at)
+    except VerificationError as exc:
+        print(f"gemcheck: verify: FAILED: {args.signed}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    sys.stdout.write(describe(verified))
+    return EXIT_PASS
+
+
+def _cmd_fleet(args: argparse.Namespace) -> int:
+    """``audit --inventory``: every site of the fleet (or one shard), in parallel."""
+    from gemcheck.errors import InputError
+    from gemcheck.fleet.formats import render_fleet
+    from gemcheck.fleet.inventory import load_inventory
+    from gemcheck.fleet.run import FleetOptions, audit_fleet, progress_printer
+
+    if args.site or args.demo:
+        raise InputError.single("audit", "$", "give a site file or --inventory, not both")
+    reports = [_parse_report_arg(r, fleet=True) for r in args.report]
+    inventory = load_inventory(Path(args.inventory))
+    sites, shard = inventory.sites, None
+    if args.shard:
+        number, total = _parse_shard(args.shard)
+        sites, shard = inventory.shard(number, total), f"{number}/{total}"
+    jobs = args.jobs or os.cpu_count() or 1
+    options = FleetOptions(_audit_options(args), jobs, Path(args.site_reports))
+    fleet = audit_fleet(
+        inventory.name, sites, options, shard=shard, progress=progress_printer(sys.stderr)
+    )
+    if args.output:
+        _write(args.output, render_fleet(fleet, args.format))
+    if not args.output or args.format != "text":
+        sys.stdout.write(render_fleet(fleet, "text"))
     for fmt, path in reports:
-        _write(path, _render(report, fmt, color=False))
-    return EXIT_PASS if report.verdict == "pass" else EXIT_FAIL
+        _write(path, render_fleet(fleet, fmt))
+    if fleet.partial:
+        print("gemcheck: interrupted: the fleet report is partial", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_PASS if all(s.verdict == "pass" for s in fleet.sites) else EXIT_FAIL
 
 
-def _parse_report_arg(value: str) -> tuple[str, str]:
+def _parse_shard(value: str) -> tuple[int, int]:
+    from gemcheck.errors import InputError
+
+    number, _, total = value.partition("/")
+    if not (number.isdigit() and total.isdigit() and 1 <= int(number) <= int(total)):
+        raise InputError.single("--shard", "$", f"expected N/M with 1 <= N <= M, got {value!r}")
+    return int(number), int(total)
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from gemcheck.audit import generated_at
+    from gemcheck.fleet.formats import render_fleet
+    from gemcheck.fleet.report import load_fleet_report, merge
+    from gemcheck.profile import read_bytes
+
+    parts = [load_fleet_report(read_bytes(Path(p)), p) for p in args.reports]
+    fleet = merge(parts, generated_at())
+    _write(args.output, render_fleet(fleet, "json"))
+    sys.stdout.write(render_fleet(fleet, "text"))
+    return EXIT_PASS if all(s.verdict == "pass" for s in fleet.sites) else EXIT_FAIL
+
+
+def _cmd_restart_plan(args: argparse.Namespace) -> int:
+    from gemcheck import schemas
+    from gemcheck.errors import InputError
+    from gemcheck.fleet.formats import render_plan
+    from gemcheck.fleet.report import load_fleet_report, merge
+    from gemcheck.fleet.restart import evaluate_plan, load_plan
+    from gemcheck.profile import read_bytes
+
+    reports = [_parse_report_arg(r, fleet=True) for r in args.report]
+    plan = load_plan(schemas.load_document(read_bytes(Path(args.plan)), args.plan), args.plan)
+    fleet = merge([load_fleet_report(read_bytes(Path(p)), p) for p in args.reports], "")
+    ti_status = None
+    if args.ti_status:
+        ti_status = schemas.load_document(read_bytes(Path(args.ti_status)), args.ti_status)
+        if not isinstance(ti_status, list):
+            raise InputError.single(args.ti_status, "$", "expected a list of TI-Lagebild rows")
+    states = evaluate_plan(plan, fleet, ti_status, args.plan)
+    sys.stdout.write(render_plan(fleet, plan, states, args.format))
+    for fmt, path in reports:
+        _write(path, render_plan(fleet, plan, states, fmt))
+    chosen = [s for s in states if args.wave is None or s.service.priority == args.wave]
+    if args.wave is not None and not chosen:
+        raise InputError.single(args.plan, "$.services", f"the plan has no wave {args.wave}")
+    return EXIT_PASS if all(s.status == "ready" for s in chosen) else EXIT_FAIL
+
+
+def _parse_report_arg(value: str, *, fleet: bool = False) -> tuple[str, str]:
     from gemcheck.errors import InputError
     from gemcheck.render import FORMATS
 
+    if fleet:
+        from gemcheck.fleet.formats import FLEET_FORMATS as formats
+    else:
+        formats = tuple(FORMATS)
     fmt, sep, path = value.partition("=")
-    if not sep or not path or fmt not in FORMATS:
-        known = ", ".join(sorted(FORMATS))
+    if not sep or not path or fmt not in formats:
+        known = ", ".join(sorted(formats))
         raise InputError.single(
             "--report", "$", f"expected FORMAT=PATH with FORMAT one of {known}, got {value!r}"
         )
@@ -186,6 +527,11 @@ def _site_from_args(args: argparse.Namespace) -> Any:
         data["certificates"] += [{"path": _abs(p), **entry} for p in args.cert]
     if args.environment:
         data["environment"] = args.environment
+    if args.endpoint:
+        data["endpoints"] = [*data.get("endpoints", []), *map(_endpoint_entry, args.endpoint)]
+    _trust_from_args(args, data)
+    _konnektor_from_args(args, data)
+    _network_from_args(args, data)
     if path is None and len(data) == 1:
         raise InputError.single(
             "audit", "$", "nothing to audit: give a site file, --demo, or inputs such as --cert"
@@ -193,8 +539,110 @@ def _site_from_args(args: argparse.Namespace) -> Any:
     return build_site(data, root, file)
 
 
+def _trust_from_args(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    """Merge --tsl, --tsl-signer, --trust-anchor and --ocsp-responder into the site's ``trust``."""
+    if not (args.tsl or args.tsl_signer or args.trust_anchor or args.ocsp_responder):
+        return
+    trust = data.setdefault("trust", {})
+    if args.tsl:
+        trust["tsl"] = _abs(args.tsl)
+    trust["tsl_signer"] = [*trust.get("tsl_signer", []), *map(_abs, args.tsl_signer)]
+    trust["anchors"] = [*trust.get("anchors", []), *map(_abs, args.trust_anchor)]
+    if args.ocsp_responder:
+        trust.setdefault("ocsp", {})["responder"] = args.ocsp_responder
+
+
+def _konnektor_from_args(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    """Merge the Konnektor flags into the site's ``konnektor`` section.
+
+    The Konnektor's live endpoint is the first ``--endpoint`` with role
+    ``konnektor``, else the first https URL without a role; it is taken only
+    when credentials or a call context say a live Konnektor audit is wanted.
+    """
+    from gemcheck.errors import InputError
+
+    section: dict[str, Any] = dict(data.get("konnektor", {}))
+    for flag, key in (
+        ("sds", "sds"),
+        ("operating_data", "operating_data"),
+        ("resource_information", "resource_information"),
+        ("certificate_expiration", "certificate_expiration"),
+        ("konnektor_params", "parameters"),
+        ("client_p12", "client_p12"),
+    ):
+        if getattr(args, flag):
+            section[key] = _abs(getattr(args, flag))
+    if args.client_p12 and args.p12_password_env:
+        section["p12_password_env"] = args.p12_password_env
+    if args.basic_user:
+        section["basic_user"] = args.basic_user
+    if args.basic_password_env:
+        section["basic_password_env"] = args.basic_password_env
+    if args.konnektor_ca:
+        section["ca"] = [*section.get("ca", []), *map(_abs, args.konnektor_ca)]
+    if args.context:
+        parts = args.context.split("/")
+        if len(parts) not in (3, 4) or not all(parts):
+            raise InputError.single(
+                "--context",
+                "$",
+                f"expected MANDANT/CLIENTSYSTEM/WORKPLACE[/USER], got {args.context!r}",
+            )
+        section["context"] = dict(
+            zip(("mandant", "client_system", "workplace", "user"), parts, strict=False)
+        )
+    if args.client_p12 or args.context or args.basic_user:
+        entries = [_endpoint_entry(e) for e in args.endpoint]
+        chosen = next((e["url"] for e in entries if e.get("role") == "konnektor"), None) or next(
+            (e["url"] for e in entries if "role" not in e and e["url"].startswith("https://")), None
+        )
+        if chosen:
+            section["endpoint"] = chosen
+    if section:
+        data["konnektor"] = section
+
+
+def _endpoint_entry(value: str) -> dict[str, str]:
+    """``--endpoint [ROLE=]URL``: the site file's endpoint entry (``role`` only when given)."""
+    role, sep, url = value.partition("=")
+    if sep and url and role.replace("-", "").replace("_", "").isalnum():
+        return {"url": url, "role": role}
+    return {"url": value}
+
+
+def _network_from_args(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    """Merge --topology, --firewall [DEVICE=]FILE and --probe-reachability into ``network``."""
+    if not (args.topology or args.firewall or args.probe_reachability):
+        return
+    section: dict[str, Any] = dict(data.get("network", {}))
+    if args.topology:
+        section["topology"] = _abs(args.topology)
+    for value in args.firewall:
+        device, sep, file = value.partition("=")
+        entry = (
+            {"path": _abs(file), "device": device}
+            if sep and device and file
+            else {"path": _abs(value)}
+        )
+        section["firewalls"] = [*section.get("firewalls", []), entry]
+    if args.probe_reachability:
+        section["probe_reachability"] = True
+    data["network"] = section
+
+
 def _abs(value: str) -> str:
     return str(Path(value).resolve())
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from gemcheck.network.graph import graph_site
+
+    text = graph_site(Path(args.site), args.format)
+    if args.output:
+        _write(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_PASS
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
@@ -255,22 +703,34 @@ def _cmd_profile_validate(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _cmd_certs_inspect(args: argparse.Namespace) -> int:
+    from gemcheck.pki.inspect import inspect_paths, render_json, render_text
+
+    items = inspect_paths([Path(f) for f in args.files], password_env=args.p12_password_env)
+    sys.stdout.write(render_json(items) if args.json else render_text(items))
+    return EXIT_FAIL if any("error" in item for item in items) else EXIT_PASS
+
+
 # -- output -------------------------------------------------------------------------------------
 
 
-def _render(report: Any, fmt: str, *, color: bool) -> str:
+def _render(report: Any, fmt: str, *, color: bool, signer: Any = None) -> str:
+    if signer is not None and fmt == "json":
+        from gemcheck.attest import signing_time
+
+        return str(signer.render(report.as_dict(), signing_time()))
     from gemcheck.render import render
 
     return render(report, fmt, color=color)
 
 
-def _emit(report: Any, fmt: str, output: str | None) -> None:
+def _emit(report: Any, fmt: str, output: str | None, signer: Any = None) -> None:
     if output:
-        _write(output, _render(report, fmt, color=False))
+        _write(output, _render(report, fmt, color=False, signer=signer))
         if fmt != "text":
             sys.stdout.write(_render(report, "text", color=_use_colour()))
         return
-    sys.stdout.write(_render(report, fmt, color=fmt == "text" and _use_colour()))
+    sys.stdout.write(_render(report, fmt, color=fmt == "text" and _use_colour(), signer=signer))
 
 
 def _use_colour() -> bool:

@@ -14,10 +14,10 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gemcheck import schemas
 from gemcheck.errors import InputError, Problem, json_path
@@ -314,12 +314,13 @@ def _typed_params(
     spec: CheckSpec, params_text: str
 ) -> tuple[list[tuple[list[str | int], str]], Any]:
     """Schema problems of a rule's params, or the typed params object (cached: frozen)."""
-    return _typed_params_cached(spec.id, spec.params, params_text, json.dumps(spec.params_schema))
+    cls = cast(Hashable, spec.params)  # classes hash by identity; mypy cannot see it for type[Any]
+    return _typed_params_cached(spec.id, cls, params_text, json.dumps(spec.params_schema))
 
 
 @functools.lru_cache(maxsize=4096)
 def _typed_params_cached(
-    check_id: str, cls: type[Any], params_text: str, schema_text: str
+    check_id: str, cls: Any, params_text: str, schema_text: str
 ) -> tuple[list[tuple[list[str | int], str]], Any]:
     values = json.loads(params_text)
     errors = schemas.errors_of(values, json.loads(schema_text))

@@ -37,8 +37,14 @@ def test_usage_error_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_clean_certificates_pass_with_exit_0(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli(
-        "audit", "--profile", "ti-crypto", "--cert", CERTS / "ecc" / "smcb-aut.pem",
-        *AS_OF_ARGS, "--format", "json",
+        "audit",
+        "--profile",
+        "ti-crypto",
+        "--cert",
+        CERTS / "ecc" / "smcb-aut.pem",
+        *AS_OF_ARGS,
+        "--format",
+        "json",
     )
     report = report_of(out)
     assert code == 0 and report["verdict"] == "pass"
@@ -78,9 +84,10 @@ def test_each_broken_certificate_fails_for_its_defect(
 
 def test_rsa_sunset_is_profile_data_evaluated_at_as_of(cli) -> None:  # type: ignore[no-untyped-def]
     cert = CERTS / "rsa" / "smcb-aut.pem"
-    code, out, _ = cli("audit", "--cert", cert, "--as-of", "2025-12-31", "--format", "json")
+    args = ("audit", "--profile", "ti-crypto", "--cert", cert, "--format", "json")
+    code, out, _ = cli(*args, "--as-of", "2025-12-31")
     assert code == 0
-    code, out, _ = cli("audit", "--cert", cert, "--as-of", "2026-01-01", "--format", "json")
+    code, out, _ = cli(*args, "--as-of", "2026-01-01")
     assert code == 1 and "RSA sunset" in out
 
 
@@ -233,6 +240,8 @@ def test_output_file_and_extra_reports(cli, tmp_path: Path) -> None:  # type: ig
     out_text = tmp_path / "r.txt"
     code, out, _ = cli(
         "audit",
+        "--profile",
+        "ti-crypto",
         "--cert",
         CERTS / "ecc" / "hba-aut.pem",
         *AS_OF_ARGS,

@@ -18,6 +18,9 @@ import pytest
 from gemcheck.schemas import schema
 from tests.conftest import AS_OF, CERTS, REPO
 
+# the example's RSA SMC-B (praxis-sued) is past its type's RSA end date (2026-06-30) then
+FLEET_AS_OF = "2026-07-01"
+
 FLEET = REPO / "gemcheck" / "examples" / "fleet"
 
 
@@ -40,7 +43,7 @@ def run_fleet(cli, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:  
         "--inventory",
         FLEET / "fleet.yaml",
         "--as-of",
-        AS_OF.isoformat(),
+        FLEET_AS_OF,
         "--format",
         "json",
         "-o",
@@ -60,7 +63,7 @@ def test_example_fleet_in_parallel_equals_serial(cli, tmp_path: Path) -> None:  
     assert without_timestamps(serial) == without_timestamps(parallel)
     assert [s["id"] for s in serial["sites"]] == ["praxis-nord", "praxis-sued", "mvz-west"]
     assert [s["verdict"] for s in serial["sites"]] == ["pass", "fail", "pass"]
-    assert {"rule": "CRY-KEY-001", "sites": 1} in serial["rules"]
+    assert {"rule": "PKI-RSA-001", "sites": 1} in serial["rules"]
     site_report = json.loads(Path(serial["sites"][1]["report"]).read_text())
     assert site_report["site"] == "Praxis Sued (TEST-ONLY example)"
 

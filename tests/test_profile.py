@@ -152,3 +152,24 @@ def test_tailoring_of_unknown_rule_is_an_error(tmp_path: Path) -> None:
     base = write(tmp_path, "base.yaml", BASE)
     with pytest.raises(InputError, match=r"\$.tailoring.T-NOPE-001"):
         tailor(resolve([str(base)]), {"T-NOPE-001": {"severity": "low"}}, "site.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &x [*x]\n", "loop"),
+        (
+            "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+            "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+            "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n",
+            "aliases are expanded",
+        ),
+    ],
+)
+def test_yaml_alias_loops_and_bombs_are_input_errors(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    bad = write(tmp_path, "bomb.yaml", text)
+    with pytest.raises(InputError, match=message):
+        load([str(bad)], REGISTRY)

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AS_OF, REPO
+from tests.conftest import REPO
+
+# the example's RSA SMC-B (praxis-sued) is past its type's RSA end date (2026-06-30) then
+FLEET_AS_OF = "2026-07-01"
 
 FLEET = REPO / "gemcheck" / "examples" / "fleet"
 
@@ -25,7 +28,7 @@ def fleet_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--inventory",
             str(FLEET / "fleet.yaml"),
             "--as-of",
-            AS_OF.isoformat(),
+            FLEET_AS_OF,
             "--format",
             "json",
             "-o",
@@ -63,7 +66,7 @@ def test_example_plan_waves(cli, fleet_report: Path) -> None:  # type: ignore[no
     }
     epa = next(s for w in data["waves"] for s in w["services"] if s["id"] == "epa")
     assert {b["site"] for b in epa["blocking"]} == {"praxis-sued"}
-    assert any(b.get("rule") == "CRY-KEY-001" for b in epa["blocking"])
+    assert any(b.get("rule") == "PKI-RSA-001" for b in epa["blocking"])
     assert epa["ti_down"] == ["Beispiel ePA-Aktensystem (CI-9000002) is down: Wartung bis 12:00"]
     assert [w["ready"] for w in data["waves"]] == [False, True, False]
 
@@ -162,6 +165,6 @@ def test_plan_html_shows_the_waves_and_escapes(cli, fleet_report: Path, tmp_path
     text = page.read_text()
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "Wave 1" in text and "Wave 2" in text and "BLOCKED" in text
-    assert "CRY-KEY-001" in text  # the finding that blocks praxis-sued
+    assert "PKI-RSA-001" in text  # the finding that blocks praxis-sued
     assert "http://" not in text and "https://" not in text  # nothing to fetch
     HTMLParser().feed(text)

@@ -2,18 +2,31 @@
 
 Each collector reads one part of the site and yields frozen evidence. Only the
 collectors whose evidence some bound rule needs are run, so ``--profile
-ti-pki`` never opens a socket to a Konnektor. A collector that crashes yields
+ti-konnektor`` reads no certificate folder and ``--profile ti-crypto`` calls no
+Konnektor (it does probe the site's TLS endpoints: their certificates are
+certificate evidence too). A collector that crashes yields
 one error evidence naming it: the audit goes on and the affected rules report
 ``error``.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gemcheck.evidence import Evidence, EvidenceSet
 from gemcheck.evidence.certificate import CertificateEvidence
+from gemcheck.evidence.konnektor import (
+    CertificateExpirationEvidence,
+    KonnektorAccessEvidence,
+    KonnektorParametersEvidence,
+    OperatingStateEvidence,
+    ServiceDirectoryEvidence,
+)
+from gemcheck.evidence.network import NetworkEvidence, ObservedReachabilityEvidence
+from gemcheck.evidence.tls import TlsEvidence
+from gemcheck.evidence.trust import OcspEvidence, TrustAnchorEvidence, TslEvidence
 from gemcheck.site import Site
 
 
@@ -28,22 +41,49 @@ class CollectOptions:
 
 @dataclass(frozen=True, slots=True)
 class Collector:
-    """One source of evidence. Every evidence type it produces must be constructible
-    from ``subject``, ``location`` and ``error`` alone (so a crash can be reported)."""
+    """One source of evidence: ``target`` names its function as ``module:function``
+    (imported on first use, so the CLI starts fast). Every evidence type it produces
+    must be constructible from ``subject``, ``location`` and ``error`` alone, so that
+    a crash can be reported."""
 
     name: str
     produces: tuple[type[Evidence], ...]
-    run: Callable[[Site, CollectOptions], Iterable[Evidence]]
+    target: str
+
+    def run(self, site: Site, options: CollectOptions) -> Iterable[Evidence]:
+        module, _, function = self.target.partition(":")
+        func: Callable[[Site, CollectOptions], Iterable[Evidence]] = getattr(
+            importlib.import_module(module), function
+        )
+        return func(site, options)
 
 
-def _certificates(site: Site, options: CollectOptions) -> Iterable[Evidence]:
-    from gemcheck.collect.certs import load_sources
-
-    return load_sources(site.certificates, site.root)
-
+_KONNEKTOR_FILES = (
+    ServiceDirectoryEvidence,
+    OperatingStateEvidence,
+    CertificateExpirationEvidence,
+    KonnektorParametersEvidence,
+)
 
 COLLECTORS: tuple[Collector, ...] = (
-    Collector("certificates", (CertificateEvidence,), _certificates),
+    Collector(
+        "certificates", (CertificateEvidence,), "gemcheck.collect.certs:collect_certificates"
+    ),
+    Collector("tsl", (TslEvidence,), "gemcheck.collect.trust:collect_tsl"),
+    Collector("trust-anchors", (TrustAnchorEvidence,), "gemcheck.collect.trust:collect_anchors"),
+    Collector("ocsp", (OcspEvidence,), "gemcheck.collect.trust:collect_ocsp"),
+    Collector("tls", (TlsEvidence, CertificateEvidence), "gemcheck.collect.tls:collect_tls"),
+    Collector(
+        "network",
+        (NetworkEvidence, ObservedReachabilityEvidence),
+        "gemcheck.collect.network:collect_network",
+    ),
+    Collector("konnektor-files", _KONNEKTOR_FILES, "gemcheck.collect.konnektor:collect_files"),
+    Collector(
+        "konnektor-live",
+        (KonnektorAccessEvidence, *_KONNEKTOR_FILES[:3]),
+        "gemcheck.collect.konnektor:collect_live",
+    ),
 )
 
 
@@ -56,7 +96,8 @@ def collect(
     wanted = tuple(needed)
     items: list[Evidence] = []
     for collector in COLLECTORS:
-        if not any(issubclass(p, w) or issubclass(w, p) for p in collector.produces for w in wanted):
+        produces = collector.produces
+        if not any(issubclass(p, w) or issubclass(w, p) for p in produces for w in wanted):
             continue
         try:
             items.extend(collector.run(site, options))

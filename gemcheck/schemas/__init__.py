@@ -47,17 +47,40 @@ def load_document(raw: bytes, file: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "$"
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError([Problem(file, where, f"not valid YAML/JSON: {problem}")]) from None
-    return _plain(data)
+    try:
+        return _Plain().convert(data, ())
+    except _TooBig as exc:
+        raise InputError([Problem(file, "$", str(exc))]) from None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+MAX_NODES = 2_000_000
+"""More values than this (after YAML aliases are expanded) is refused: an alias bomb."""
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Plain:
+    """YAML values to plain JSON values, refusing alias loops and alias bombs."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def convert(self, value: Any, open_ids: tuple[int, ...]) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(f"more than {MAX_NODES} values once YAML aliases are expanded")
+        if isinstance(value, dict | list):
+            if id(value) in open_ids:
+                raise _TooBig("a YAML alias refers to a value that contains it (a loop)")
+            inner = (*open_ids, id(value))
+            if isinstance(value, dict):
+                return {str(k): self.convert(v, inner) for k, v in value.items()}
+            return [self.convert(v, inner) for v in value]
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
 
 
 def validate(data: Any, name: str, file: str) -> None:
