@@ -31,6 +31,7 @@ from typing import Any
 
 from gemcheck.errors import InputError, Problem
 from gemcheck.model import Result, Severity, Status
+from gemcheck.profile import read_bytes
 from gemcheck.waivers import WAIVER_RULES
 
 Key = tuple[str, str, str | None, int | None, str | None]
@@ -86,12 +87,7 @@ def key_of(result: Result) -> Key:
 
 def load(path: Path) -> Baseline:
     """Read a baseline report; a file that is not one is an :class:`InputError` naming it."""
-    shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError.single(shown, "$", f"cannot read: {exc.strerror or exc}") from None
-    return parse(raw, shown)
+    return parse(read_bytes(path), str(path))
 
 
 def parse(raw: bytes, file: str) -> Baseline:

@@ -47,6 +47,7 @@ import yaml
 from gemcheck import schemas
 from gemcheck.errors import InputError
 from gemcheck.model import JSONValue, Location, Result, Severity, Status
+from gemcheck.profile import read_bytes
 
 EXPIRED_RULE = "GC-WAIVER-EXPIRED"
 UNUSED_RULE = "GC-WAIVER-UNUSED"
@@ -116,12 +117,7 @@ class WaiverSet:
 
 def load(path: Path) -> WaiverSet:
     """Read and validate a waiver file; raises :class:`InputError` naming the file and place."""
-    shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError.single(shown, "$", f"cannot read: {exc.strerror or exc}") from None
-    return parse(raw, shown)
+    return parse(read_bytes(path), str(path))
 
 
 def parse(raw: bytes, file: str) -> WaiverSet:
