@@ -117,5 +117,6 @@ def _rule_level(rule: BoundRule, status: Status, message: str) -> Result:
 
 
 def needed_evidence(rules: Iterable[BoundRule]) -> set[type[Evidence]]:
-    """The evidence types the active rules judge: what collection must gather."""
-    return {r.check.applies_to for r in rules if r.disabled is None}
+    """The evidence types the active rules judge or read: what collection must gather."""
+    active = [r for r in rules if r.disabled is None]
+    return {r.check.applies_to for r in active} | {t for r in active for t in r.check.reads}

@@ -59,6 +59,8 @@ class CheckSpec:
     doc: str
     params_schema: Mapping[str, JSONValue]
     origin: str = "builtin"
+    reads: tuple[type[Evidence], ...] = ()
+    """Other evidence the check looks up through ``ctx.evidence`` (collected for it too)."""
 
     @property
     def summary(self) -> str:
@@ -86,12 +88,15 @@ def check(
     applies_to: type[Evidence],
     params: type[Any] = NoParams,
     domain: str | None = None,
+    reads: tuple[type[Evidence], ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check.
 
     ``check_id`` is stable API (``cert.key_algorithm``); its first dotted part is
-    the domain unless ``domain`` says otherwise. The function's docstring is what
-    ``gemcheck explain`` shows and what SARIF uses as the rule description.
+    the domain unless ``domain`` says otherwise. ``reads`` names other evidence
+    types the check looks up through ``ctx.evidence``, so that collection gathers
+    them whenever the check runs. The function's docstring is what ``gemcheck
+    explain`` shows and what SARIF uses as the rule description.
     """
 
     def register(func: CheckFunction) -> CheckFunction:
@@ -106,6 +111,7 @@ def check(
             doc=_clean_doc(func.__doc__),
             params_schema=params_schema(params),
             origin=func.__module__,
+            reads=reads,
         )
         return func
 

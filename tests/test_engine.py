@@ -185,3 +185,17 @@ def test_report_is_reproducible_from_stored_evidence(monkeypatch: pytest.MonkeyP
     assert [r.location.file for r in first.results if r.status is Status.FAIL] == [
         "broken/short-key.pem"
     ]
+
+
+def test_collection_gathers_what_checks_and_collectors_read() -> None:
+    from gemcheck.collect import _chosen
+    from gemcheck.engine import needed_evidence
+    from gemcheck.evidence.trust import OcspEvidence, TrustAnchorEvidence, TslEvidence
+
+    _, rules = load(["ti-pki"], REGISTRY)
+    chain_only = [r for r in rules if r.check.id == "cert.chain"]
+    needed = needed_evidence(chain_only)
+    assert {TslEvidence, TrustAnchorEvidence} <= needed  # read by cert.chain, judged by no rule
+    names = [c.name for c in _chosen((OcspEvidence,))]
+    # the OCSP collector builds on certificates, TSLs and anchors: they run first, once
+    assert names == ["certificates", "tsl", "trust-anchors", "ocsp", "tls"]

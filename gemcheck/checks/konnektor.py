@@ -326,7 +326,12 @@ class VpnParams:
     )
 
 
-@check("konnektor.vpn_status", applies_to=OperatingStateEvidence, params=VpnParams)
+@check(
+    "konnektor.vpn_status",
+    applies_to=OperatingStateEvidence,
+    params=VpnParams,
+    reads=(KonnektorParametersEvidence,),
+)
 def vpn_status(ev: OperatingStateEvidence, params: VpnParams, ctx: Context) -> Iterator[Finding]:
     """The VPN tunnel to the TI is up, and the SIS tunnel too when the SIS is the Internet path.
 

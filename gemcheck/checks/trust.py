@@ -231,7 +231,12 @@ class ChainParams:
     )
 
 
-@check("cert.chain", applies_to=CertificateEvidence, params=ChainParams)
+@check(
+    "cert.chain",
+    applies_to=CertificateEvidence,
+    params=ChainParams,
+    reads=(TslEvidence, TrustAnchorEvidence),
+)
 def chain(ev: CertificateEvidence, params: ChainParams, ctx: Context) -> Iterator[Finding]:
     """The certificate chains to a trusted CA that was allowed to issue it.
 
@@ -296,7 +301,7 @@ class OcspParams:
     )
 
 
-@check("cert.ocsp", applies_to=OcspEvidence, params=OcspParams)
+@check("cert.ocsp", applies_to=OcspEvidence, params=OcspParams, reads=(TslEvidence,))
 def ocsp_status(ev: OcspEvidence, params: OcspParams, ctx: Context) -> Iterator[Finding]:
     """An authentic, fresh OCSP response says the certificate is good (not revoked, not unknown).
 

@@ -12,7 +12,7 @@ one error evidence naming it: the audit goes on and the affected rules report
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gemcheck.evidence import Evidence, EvidenceSet
@@ -49,13 +49,17 @@ class Collector:
     name: str
     produces: tuple[type[Evidence], ...]
     target: str
+    reads: tuple[type[Evidence], ...] = ()
+    """Evidence of earlier collectors this one builds on (passed to it, never collected twice)."""
 
-    def run(self, site: Site, options: CollectOptions) -> Iterable[Evidence]:
+    def run(
+        self, site: Site, options: CollectOptions, collected: EvidenceSet
+    ) -> Iterable[Evidence]:
         module, _, function = self.target.partition(":")
-        func: Callable[[Site, CollectOptions], Iterable[Evidence]] = getattr(
-            importlib.import_module(module), function
-        )
-        return func(site, options)
+        func = getattr(importlib.import_module(module), function)
+        if self.reads:
+            return func(site, options, collected)  # type: ignore[no-any-return]
+        return func(site, options)  # type: ignore[no-any-return]
 
 
 _KONNEKTOR_FILES = (
@@ -71,7 +75,12 @@ COLLECTORS: tuple[Collector, ...] = (
     ),
     Collector("tsl", (TslEvidence,), "gemcheck.collect.trust:collect_tsl"),
     Collector("trust-anchors", (TrustAnchorEvidence,), "gemcheck.collect.trust:collect_anchors"),
-    Collector("ocsp", (OcspEvidence,), "gemcheck.collect.trust:collect_ocsp"),
+    Collector(
+        "ocsp",
+        (OcspEvidence,),
+        "gemcheck.collect.trust:collect_ocsp",
+        reads=(CertificateEvidence, TslEvidence, TrustAnchorEvidence),
+    ),
     Collector("tls", (TlsEvidence, CertificateEvidence), "gemcheck.collect.tls:collect_tls"),
     Collector(
         "network",
@@ -92,15 +101,15 @@ def collect(
     needed: Iterable[type[Evidence]],
     options: CollectOptions = CollectOptions(),
 ) -> EvidenceSet:
-    """Run the collectors that produce evidence some rule needs; never raises for bad input."""
-    wanted = tuple(needed)
+    """Run the collectors that produce evidence some rule needs (and what those collectors
+    build on), in the order of ``COLLECTORS``; never raises for bad input."""
+    chosen = _chosen(tuple(needed))
     items: list[Evidence] = []
     for collector in COLLECTORS:
-        produces = collector.produces
-        if not any(issubclass(p, w) or issubclass(w, p) for p in produces for w in wanted):
+        if collector not in chosen:
             continue
         try:
-            items.extend(collector.run(site, options))
+            items.extend(collector.run(site, options, EvidenceSet(items)))
         except Exception as exc:  # fail closed: a crashed collector is evidence of an error
             items.append(
                 collector.produces[0](
@@ -109,3 +118,18 @@ def collect(
                 )
             )
     return EvidenceSet(items)
+
+
+def _chosen(needed: tuple[type[Evidence], ...]) -> list[Collector]:
+    """The collectors producing what is needed, closed over what they read."""
+    wanted = set(needed)
+    while True:
+        chosen = [
+            c
+            for c in COLLECTORS
+            if any(issubclass(p, w) or issubclass(w, p) for p in c.produces for w in wanted)
+        ]
+        more = {t for c in chosen for t in c.reads} - wanted
+        if not more:
+            return chosen
+        wanted |= more

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from gemcheck.collect import CollectOptions
-from gemcheck.collect.certs import display_path, load_file, load_sources
-from gemcheck.evidence import Evidence
+from gemcheck.collect.certs import display_path, load_file
+from gemcheck.evidence import EvidenceSet
 from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.evidence.trust import OcspEvidence, TrustAnchorEvidence, TslEvidence, trust_store
 from gemcheck.model import Location
@@ -107,17 +107,20 @@ def _parse(path: str, mtime_ns: int, size: int) -> tuple[TrustList, TslSignature
     return tsl, verify_tsl_signature(data, tsl), hashlib.sha256(data).hexdigest()
 
 
-def collect_ocsp(site: Site, options: CollectOptions) -> Iterator[OcspEvidence]:
-    """One OCSP exchange per end-entity certificate of the site."""
+def collect_ocsp(
+    site: Site, options: CollectOptions, collected: EvidenceSet
+) -> Iterator[OcspEvidence]:
+    """One OCSP exchange per end-entity certificate of the site (the certificates, TSLs and
+    trust anchors collected before)."""
     from gemcheck.pki.chain import find_issuer, is_ca
     from gemcheck.pki.ocsp import Job, OcspClient, aia_ocsp_url
 
     config = dict(site.trust.get("ocsp") or {})
     offline = options.offline or bool(config.get("offline"))
     responder = config.get("responder")
-    loaded = list(load_sources(site.certificates, site.root))
+    loaded = collected.of_type(CertificateEvidence)
     certs = [ev for ev in loaded if ev.certificate is not None and not is_ca(ev.certificate)]
-    store = None if offline else trust_store(_trust_material(site, options, loaded))
+    store = None if offline else trust_store(collected)
     jobs: list[tuple[CertificateEvidence, Job]] = []
     for ev in certs:
         cert = ev.certificate
@@ -169,12 +172,6 @@ def collect_ocsp(site: Site, options: CollectOptions) -> Iterator[OcspEvidence]:
             certificate=job.certificate,
             issuer=job.issuer,
         )
-
-
-def _trust_material(
-    site: Site, options: CollectOptions, certs: Sequence[Evidence]
-) -> list[Evidence]:
-    return [*collect_tsl(site, options), *collect_anchors(site, options), *certs]
 
 
 def _ocsp(
