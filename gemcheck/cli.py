@@ -414,12 +414,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_fleet(args: argparse.Namespace) -> int:
     """``audit --inventory``: every site of the fleet (or one shard), in parallel."""
     from gemcheck.errors import InputError
-    from gemcheck.fleet.formats import render_fleet
     from gemcheck.fleet.inventory import load_inventory
     from gemcheck.fleet.run import FleetOptions, audit_fleet, progress_printer
 
     if args.site or args.demo:
         raise InputError.single("audit", "$", "give a site file or --inventory, not both")
+    if args.sign_key:
+        raise InputError.single(
+            "--sign-key", "$", "a fleet report is not signed: sign the site reports with attest"
+        )
     reports = [_parse_report_arg(r, fleet=True) for r in args.report]
     inventory = load_inventory(Path(args.inventory))
     sites, shard = inventory.sites, None
@@ -432,15 +435,30 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
         inventory.name, sites, options, shard=shard, progress=progress_printer(sys.stderr)
     )
     if args.output:
-        _write(args.output, render_fleet(fleet, args.format))
+        _write_fleet(args.output, fleet, args.format)
     if not args.output or args.format != "text":
-        sys.stdout.write(render_fleet(fleet, "text"))
+        _write_fleet(None, fleet, "text")
     for fmt, path in reports:
-        _write(path, render_fleet(fleet, fmt))
+        _write_fleet(path, fleet, fmt)
     if fleet.partial:
         print("gemcheck: interrupted: the fleet report is partial", file=sys.stderr)
         return EXIT_FAIL
     return EXIT_PASS if all(s.verdict == "pass" for s in fleet.sites) else EXIT_FAIL
+
+
+def _write_fleet(path: str | None, fleet: Any, fmt: str) -> None:
+    """A fleet report to a file (or standard output), streamed where the format allows."""
+    from gemcheck.errors import InputError
+    from gemcheck.fleet.formats import write_fleet
+
+    if path is None:
+        write_fleet(fleet, fmt, sys.stdout)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            write_fleet(fleet, fmt, out)
+    except OSError as exc:
+        raise InputError.single(path, "$", f"cannot write: {exc.strerror or exc}") from None
 
 
 def _parse_shard(value: str) -> tuple[int, int]:
@@ -454,14 +472,13 @@ def _parse_shard(value: str) -> tuple[int, int]:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from gemcheck.audit import generated_at
-    from gemcheck.fleet.formats import render_fleet
     from gemcheck.fleet.report import load_fleet_report, merge
     from gemcheck.profile import read_bytes
 
     parts = [load_fleet_report(read_bytes(Path(p)), p) for p in args.reports]
     fleet = merge(parts, generated_at())
-    _write(args.output, render_fleet(fleet, "json"))
-    sys.stdout.write(render_fleet(fleet, "text"))
+    _write_fleet(args.output, fleet, "json")
+    _write_fleet(None, fleet, "text")
     return EXIT_PASS if all(s.verdict == "pass" for s in fleet.sites) else EXIT_FAIL
 
 

@@ -141,6 +141,8 @@ def test_inventory_errors_exit_2(cli, tmp_path: Path) -> None:  # type: ignore[n
     assert "site id 'x' is used twice" in err and "$.sites[2].folder" in err
     code, _, err = cli("audit", "--inventory", inventory, "--shard", "0/3")
     assert code == 2
+    code, _, err = cli("audit", "--inventory", FLEET / "fleet.yaml", "--sign-key", "k.pem")
+    assert code == 2 and "not signed" in err
 
 
 def test_interrupted_run_leaves_complete_reports_and_a_partial_summary(tmp_path: Path) -> None:
@@ -193,3 +195,29 @@ def test_interrupted_run_leaves_complete_reports_and_a_partial_summary(tmp_path:
     for path in written:
         assert json.loads(path.read_text())["schema_version"] == 1  # whole, parseable reports
     assert {Path(s["report"]).name for s in data["sites"]} <= {p.name for p in written}
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_spooled_sites_stream_the_same_json(count: int) -> None:
+    import io
+
+    from gemcheck.fleet.report import FleetReport, SiteOutcome
+    from gemcheck.fleet.spool import SiteSpool
+
+    spool = SiteSpool()
+    finding = {
+        "rule": "X-1",
+        "subject": "s",
+        "status": "fail",
+        "severity": "high",
+        "message": "m",
+        "location": {},
+    }
+    for i in reversed(range(count)):  # arrival order differs from inventory order
+        spool.add(SiteOutcome(i, f"s{i}", "f", "fail", findings=(finding,)))
+    fleet = FleetReport("F", "0.1.0", "2026-06-01T00:00:00Z", "2026-06-01", spool)
+    out = io.StringIO()
+    fleet.write_json(out)
+    data = fleet_json(out.getvalue())
+    assert data == fleet.as_dict()
+    assert [s["id"] for s in data["sites"]] == [f"s{i}" for i in range(count)]

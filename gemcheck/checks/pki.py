@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -20,6 +21,7 @@ from typing import Literal, TypeVar
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
+from gemcheck.evidence import EvidenceSet
 from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.model import Finding
 from gemcheck.pki.admission import AdmissionInfo, admission_of
@@ -89,35 +91,35 @@ class _Cert:
         return self.type.name or "?"
 
 
-_SEEN: dict[int, _Cert] = {}
-_SEEN_MAX = 50_000
+_SEEN: weakref.WeakKeyDictionary[EvidenceSet, dict[int, _Cert]] = weakref.WeakKeyDictionary()
 
 
-def _read(ev: CertificateEvidence) -> _Cert:
+def _read(ev: CertificateEvidence, ctx: Context) -> _Cert:
     """The certificate's extensions and type, decoded once per certificate, not once per rule.
 
-    The engine runs rule by rule over all certificates, so the decoded facts of the
-    last 50,000 certificates are kept. An entry holds its certificate and is used only
-    for that very object, so a recycled ``id()`` never returns another's facts.
+    The engine runs rule by rule over all certificates, so the decoded facts are kept
+    for the audit's evidence set and go with it. An entry holds its certificate and is
+    used only for that very object, so a recycled ``id()`` never returns another's facts.
     """
     cert = ev.certificate
     assert cert is not None  # the engine never passes error evidence to a check
-    known = _SEEN.get(id(cert))
+    seen = _SEEN.get(ctx.evidence)
+    if seen is None:
+        seen = _SEEN[ctx.evidence] = {}
+    known = seen.get(id(cert))
     if known is not None and known.cert is cert:
         return known
     view = extension_view(cert)
     found = _Cert(cert, view, identify(cert, view), admission_of(view), key_family(cert))
-    if len(_SEEN) >= _SEEN_MAX:
-        _SEEN.clear()
-    _SEEN[id(cert)] = found
+    seen[id(cert)] = found
     return found
 
 
-def _typed(ev: CertificateEvidence) -> _Cert | Finding:
+def _typed(ev: CertificateEvidence, ctx: Context) -> _Cert | Finding:
     """The certificate with its type, or the skip finding for a certificate without one."""
     if ev.role in NON_TI_ROLES:
         return Finding.skip(f"site role {ev.role!r}: not a TI certificate")
-    c = _read(ev)
+    c = _read(ev, ctx)
     if c.type.name is None:
         return Finding.skip("no TI certificate type (see cert.ti_type)")
     return c
@@ -179,7 +181,7 @@ def ti_type(ev: CertificateEvidence, params: TiTypeParams, ctx: Context) -> Iter
     if ev.role in NON_TI_ROLES:
         yield Finding.skip(f"site role {ev.role!r}: not a TI certificate")
         return
-    info = _read(ev).type
+    info = _read(ev, ctx).type
     facts = {"type": info.name, "type_oid": info.oid, "policies": list(info.policies)}
     if info.name is None:
         yield Finding.fail(f"no TI certificate type: {info.problem}", **facts)
@@ -240,7 +242,7 @@ def key_usage(ev: CertificateEvidence, params: KeyUsageParams, ctx: Context) -> 
     keyEncipherment, ECC digitalSignature only). A missing or different KeyUsage is
     gematik's SE_1016_WRONG_KEYUSAGE.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -317,7 +319,7 @@ def extended_key_usage(
     TSL signer id-tsl-kp-tslSigning; encryption and signature types none. A wrong or
     missing EKU is gematik's SE_1017_WRONG_EXTENDEDKEYUSAGE.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -396,7 +398,7 @@ def critical_extensions(
     keyUsage} exactly (GS-A_4661-01, gemSpec_PKI 2.15.0). An unknown critical extension
     makes RFC 5280 relying parties reject the certificate.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -451,7 +453,7 @@ def admission(ev: CertificateEvidence, params: AdmissionParams, ctx: Context) ->
     professionInfo is read, not only the first. A malformed extension is reported
     here, on this certificate, with what is wrong with it.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -521,7 +523,7 @@ def telematik_id(
     PrintableString (Tab_PKI_226). SMC-B and HBA AUT/ENC certificates carry it; on the
     QES-HBA it is optional (gemSpec_PKI X9a).
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -600,7 +602,7 @@ def type_algorithm(
     with at least 2048 bit where the type still exists as RSA. GS-A_5513: a
     certificate is signed with the algorithm of its own key generation.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -665,7 +667,7 @@ def rsa_sunset(ev: CertificateEvidence, params: RsaSunsetParams, ctx: Context) -
     The dates are profile data; ``--as-of`` a future day answers "what fails then?".
     ECC certificates are skipped.
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return
@@ -735,7 +737,7 @@ def subject(ev: CertificateEvidence, params: SubjectParams, ctx: Context) -> Ite
     OU = KVNR, OU = Institutionskennzeichen, O = card issuer, C); Tab_PKI_229-01
     (GS-A_4714-01) limits their length (CN, SN, GN, O, OU 64 characters ...).
     """
-    c = _typed(ev)
+    c = _typed(ev, ctx)
     if isinstance(c, Finding):
         yield c
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import IO
 
 from gemcheck.fleet.report import FleetReport, render_text
 from gemcheck.fleet.restart import Plan, ServiceState, plan_as_dict
@@ -12,15 +13,17 @@ from gemcheck.fleet.restart import render_text as plan_text
 FLEET_FORMATS: tuple[str, ...] = ("html", "json", "text")
 
 
-def render_fleet(fleet: FleetReport, fmt: str) -> str:
-    """The fleet report as text, JSON (``fleet-1.schema.json``) or HTML."""
+def write_fleet(fleet: FleetReport, fmt: str, out: IO[str]) -> None:
+    """The fleet report as text, JSON (``fleet-1.schema.json``, streamed site by site) or
+    HTML."""
     if fmt == "json":
-        return json.dumps(fleet.as_dict(), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "html":
+        fleet.write_json(out)
+    elif fmt == "html":
         from gemcheck.fleet.html import render
 
-        return render(fleet)
-    return render_text(fleet)
+        out.write(render(fleet))
+    else:
+        out.write(render_text(fleet))
 
 
 def render_plan(fleet: FleetReport, plan: Plan, states: Sequence[ServiceState], fmt: str) -> str:

@@ -26,7 +26,7 @@ def render(fleet: FleetReport, plan: Sequence[ServiceState] | None = None) -> st
     style = asset("report.css") + _EXTRA_CSS
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
-    summary = fleet.as_dict()["summary"]
+    summary = fleet.head()["summary"]
     assert isinstance(summary, dict)
     title = f"gemcheck fleet: {fleet.fleet}: {summary['pass']}/{summary['sites']} sites pass"
     head = join(

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from gemcheck import schemas
 from gemcheck.errors import InputError
@@ -127,19 +127,25 @@ class FleetReport:
     tool_version: str
     generated_at: str
     as_of: str
-    sites: tuple[SiteOutcome, ...]
+    sites: Sequence[SiteOutcome]
+    """In inventory order; after a fleet run a lazy sequence read from disk (``spool``)."""
     shard: str | None = None
     partial: bool = False
 
     def rule_failures(self) -> list[tuple[str, int]]:
         """Per rule, how many sites fail (or error) it; most first."""
-        counts: Counter[str] = Counter()
-        for site in self.sites:
-            counts.update({str(f["rule"]) for f in site.findings if f["status"] != "waived"})
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        rules = self.head()["rules"]
+        assert isinstance(rules, list)
+        return [(r["rule"], r["sites"]) for r in rules]
 
-    def as_dict(self) -> dict[str, JSONValue]:
-        verdicts = Counter(s.verdict for s in self.sites)
+    def head(self) -> dict[str, JSONValue]:
+        """Every member of the JSON report but ``sites`` (one pass over the sites)."""
+        verdicts: Counter[str] = Counter()
+        failures: Counter[str] = Counter()
+        for site in self.sites:
+            verdicts[site.verdict] += 1
+            failures.update({str(f["rule"]) for f in site.findings if f["status"] != "waived"})
+        rules = sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))
         return {
             "schema_version": 1,
             "kind": "fleet",
@@ -155,9 +161,21 @@ class FleetReport:
                 "fail": verdicts.get("fail", 0),
                 "error": verdicts.get("error", 0),
             },
-            "rules": [{"rule": r, "sites": n} for r, n in self.rule_failures()],
-            "sites": [s.as_dict() for s in self.sites],
+            "rules": [{"rule": r, "sites": n} for r, n in rules],
         }
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        """The whole report as JSON values (``write_json`` streams it instead)."""
+        return {**self.head(), "sites": [s.as_dict() for s in self.sites]}
+
+    def write_json(self, out: IO[str]) -> None:
+        """The JSON report, written site by site: memory for one site at a time."""
+        head = json.dumps(self.head(), indent=2, ensure_ascii=False)
+        out.write(head[:-2] + ',\n  "sites": [')
+        for i, site in enumerate(self.sites):
+            entry = json.dumps(site.as_dict(), indent=2, ensure_ascii=False)
+            out.write(("," if i else "") + "\n    " + entry.replace("\n", "\n    "))
+        out.write("\n  ]\n}\n" if len(self.sites) else "]\n}\n")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], file: str) -> FleetReport:
@@ -232,7 +250,7 @@ def render_text(report: FleetReport) -> str:
     if rules:
         lines += ["", "Rules failed, by number of sites:"]
         lines += [f"  {rule:<16} {n} site(s)" for rule, n in rules[:15]]
-    summary = report.as_dict()["summary"]
+    summary = report.head()["summary"]
     assert isinstance(summary, dict)
     lines += [
         "",

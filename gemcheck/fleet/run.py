@@ -2,8 +2,8 @@
 
 - ``jobs`` worker processes (1: in this process); each audits one site at a time and
   writes that site's full JSON report atomically (temporary file, then rename);
-- the parent keeps only each site's outcome (verdict, score, findings), so memory
-  does not grow with the size of the reports;
+- the parent keeps each site's outcome (verdict, score, findings) in a spool file, not
+  in memory, so its memory does not grow with the number of sites;
 - the output order is the inventory order, whatever the scheduling;
 - a site that cannot be read or audited is an ``error`` outcome and the others go on;
 - Ctrl-C: sites already running finish and are written, the rest are cancelled,
@@ -28,6 +28,7 @@ from gemcheck.audit import AuditOptions, generated_at, plan, run
 from gemcheck.errors import InputError
 from gemcheck.fleet.inventory import SiteEntry
 from gemcheck.fleet.report import FleetReport, SiteOutcome
+from gemcheck.fleet.spool import SiteSpool
 from gemcheck.registry import Registry, load_registry
 from gemcheck.site import build_site, load_site
 
@@ -99,10 +100,10 @@ def audit_fleet(
     progress: Progress | None = None,
 ) -> FleetReport:
     """Audit the given sites and return the fleet report (partial after Ctrl-C)."""
-    outcomes: dict[int, SiteOutcome] = {}
+    outcomes = SiteSpool()
 
     def record(outcome: SiteOutcome) -> None:
-        outcomes[outcome.index] = outcome
+        outcomes.add(outcome)
         if progress is not None:
             progress(len(outcomes), len(sites))
 
@@ -116,7 +117,7 @@ def audit_fleet(
         tool_version=__version__,
         generated_at=generated_at(),
         as_of=options.audit.as_of.isoformat(),
-        sites=tuple(outcomes[i] for i in sorted(outcomes)),
+        sites=outcomes,
         shard=shard,
         partial=partial,
     )
