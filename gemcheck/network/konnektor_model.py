@@ -42,34 +42,22 @@ def konnektor_ruleset(gw: Gateway) -> Ruleset:
     ]
     fwd: list[Rule] = []
     nat: list[Rule] = []
+    lan_may_reach = (
+        (ti, "TIP1-A_4730", "TI only into VPN_TI"),
+        (sis, "TIP1-A_4735", "internet only into VPN_SIS"),
+        (lan, "TIP1-A_4724", "LAN-side intranet routes"),
+    )
     for src in lan:
-        fwd += [
-            _rule(
-                Match(in_iface=src, out_iface=t),
-                "accept",
-                "TIP1-A_4730",
-                f"LAN ({src}) -> TI only into VPN_TI ({t})",
-            )
-            for t in ti
-        ]
-        fwd += [
-            _rule(
-                Match(in_iface=src, out_iface=t),
-                "accept",
-                "TIP1-A_4735",
-                f"LAN ({src}) -> internet only into VPN_SIS ({t})",
-            )
-            for t in sis
-        ]
-        fwd += [
-            _rule(
-                Match(in_iface=src, out_iface=dst),
-                "accept",
-                "TIP1-A_4724",
-                f"LAN ({src}) -> LAN-side intranet routes ({dst})",
-            )
-            for dst in lan
-        ]
+        for targets, requirement, what in lan_may_reach:
+            fwd += [
+                _rule(
+                    Match(in_iface=src, out_iface=t),
+                    "accept",
+                    requirement,
+                    f"LAN ({src}) -> {what} ({t})",
+                )
+                for t in targets
+            ]
     for t in gw.tunnels:
         nat.append(
             Rule(
