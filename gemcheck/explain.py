@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from gemcheck.errors import InputError
-from gemcheck.profile import BoundRule, load
+from gemcheck.profile import PROFILE_DIR, BoundRule, load
 from gemcheck.registry import CheckSpec, load_registry
 
 
@@ -52,6 +53,12 @@ def _default(params: object, name: str) -> object:
     return params_as_json(params)[name]
 
 
+def _shown(file: str) -> str:
+    """A bundled profile as ``bundled: ti-pki.yaml``, any other by its path."""
+    path = Path(file)
+    return f"bundled: {path.name}" if path.parent == PROFILE_DIR.resolve() else file
+
+
 def _explain_rule(rule: BoundRule) -> str:
     lines = [
         f"rule {rule.id}: {rule.title or rule.check.summary}",
@@ -59,7 +66,7 @@ def _explain_rule(rule: BoundRule) -> str:
         f"  severity:   {rule.severity.value}"
         + (f"  obligation: {rule.obligation.value}" if rule.obligation else ""),
         f"  weight:     {rule.weight:g}",
-        f"  profile:    {rule.file}",
+        f"  profile:    {_shown(rule.file)}",
     ]
     if rule.references:
         lines.append(f"  references: {', '.join(rule.references)}")
