@@ -4,14 +4,12 @@ restart plan was evaluated, its waves. One self-contained, autoescaped file like
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Sequence
 
 from gemcheck.fleet.report import FleetReport, SiteOutcome
 from gemcheck.fleet.restart import ServiceState
-from gemcheck.render.html import asset
-from gemcheck.render.markup import Markup, el, join, void
+from gemcheck.render.html import asset, csp_hash, page_head
+from gemcheck.render.markup import Markup, el, join
 
 _EXTRA_CSS = """
 .waves li { margin: .25rem 0; }
@@ -24,21 +22,11 @@ _EXTRA_CSS = """
 def render(fleet: FleetReport, plan: Sequence[ServiceState] | None = None) -> str:
     """The fleet page; ``plan`` adds the restart waves."""
     style = asset("report.css") + _EXTRA_CSS
-    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    csp = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    csp = f"default-src 'none'; style-src '{csp_hash(style)}'; base-uri 'none'; form-action 'none'"
     summary = fleet.head()["summary"]
     assert isinstance(summary, dict)
     title = f"gemcheck fleet: {fleet.fleet}: {summary['pass']}/{summary['sites']} sites pass"
-    head = join(
-        [
-            void("meta", {"charset": "utf-8"}),
-            void("meta", {"http-equiv": "Content-Security-Policy", "content": csp}),
-            void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-            el("title", None, title),
-            Markup(f"<style>{style}</style>"),
-        ],
-        "\n",
-    )
+    head = page_head(title, style, csp)
     parts: list[Markup | None] = [
         el(
             "header",

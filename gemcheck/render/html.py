@@ -61,21 +61,16 @@ def render(report: Report, *, color: bool = False, figure: bytes | None = None) 
     script = asset("report.js")
     csp = (
         "default-src 'none'; "
-        f"style-src '{_sha256(style)}'; script-src '{_sha256(script)}'; "
+        f"style-src '{csp_hash(style)}'; script-src '{csp_hash(script)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
     title = f"gemcheck: {report.site}: {report.verdict.upper()}, score {report.score.overall:g}"
-    head = join(
-        [
-            void("meta", {"charset": "utf-8"}),
-            void("meta", {"http-equiv": "Content-Security-Policy", "content": csp}),
-            void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-            void("meta", {"name": "referrer", "content": "no-referrer"}),
-            void("meta", {"name": "generator", "content": f"gemcheck {report.tool_version}"}),
-            el("title", None, title),
-            Markup(f"<style>{style}</style>"),
-        ],
-        "\n",
+    head = page_head(
+        title,
+        style,
+        csp,
+        void("meta", {"name": "referrer", "content": "no-referrer"}),
+        void("meta", {"name": "generator", "content": f"gemcheck {report.tool_version}"}),
     )
     body = join(
         [
@@ -114,7 +109,23 @@ def render(report: Report, *, color: bool = False, figure: bytes | None = None) 
     )
 
 
-def _sha256(text: str) -> str:
+def page_head(title: str, style: str, csp: str, *extra: Markup) -> Markup:
+    """The ``<head>`` content of a self-contained page: charset, the Content-Security-Policy,
+    viewport, ``extra`` meta elements, the title and the inline stylesheet."""
+    return join(
+        [
+            void("meta", {"charset": "utf-8"}),
+            void("meta", {"http-equiv": "Content-Security-Policy", "content": csp}),
+            void("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+            *extra,
+            el("title", None, title),
+            Markup(f"<style>{style}</style>"),
+        ],
+        "\n",
+    )
+
+
+def csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
