@@ -7,6 +7,9 @@ on one core:
   (lazy: it decodes no field);
 - parse + decode: the same, then reading the fields the checks judge (subject, public
   key, signature algorithm, validity), to show what the lazy baseline leaves out;
+- the ceiling: parse + decode + four frozen ``Result`` objects per certificate (the
+  issue's model), with no check logic, scoring or report: no audit that judges these
+  fields and reports one result per rule and certificate can be faster;
 - audit: gemcheck's collect + evaluate + score + report (in-process, profile ti-crypto);
 - peak memory (max RSS) of ``gemcheck audit --cert BUNDLE --format json -o /dev/null``
   in a child process.
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from certgen import write_bundle
 
 from gemcheck.audit import AuditOptions, plan, run
+from gemcheck.model import EMPTY, Location, Result, Severity, Status
 from gemcheck.site import build_site
 
 
@@ -41,6 +45,25 @@ def best_of(repeat: int, func: object) -> float:
         func()  # type: ignore[operator]
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def four_results(count: int) -> list[Result]:
+    """Four frozen results per certificate, as the engine makes for ti-crypto's four rules."""
+    return [
+        Result(
+            rule="TI-CRYPTO-001",
+            check="cert.key_algorithm",
+            domain="cert",
+            subject="Praxis TEST-ONLY",
+            status=Status.PASS,
+            severity=Severity.HIGH,
+            message="EC brainpoolP256r1 is an allowed curve",
+            references=(),
+            location=Location(file="bundle.pem", index=i),
+            evidence=EMPTY,
+        )
+        for i in range(4 * count)
+    ]
 
 
 def main() -> None:
@@ -59,6 +82,7 @@ def main() -> None:
                 for c in x509.load_pem_x509_certificates(data)
             ],
         )
+        results = best_of(args.repeat, lambda: four_results(args.count))
         site = build_site({"site": "bench", "certificates": [str(bundle)]}, Path(tmp), "bench")
         p = plan(site, AuditOptions(profiles=("ti-crypto",), as_of=dt.date(2026, 6, 1)))
         report = run(p)
@@ -86,6 +110,8 @@ def main() -> None:
     print(f"certificates:            {n}")
     print(f"parse only (cryptography): {parse:.3f} s  {n / parse:,.0f} certs/s")
     print(f"parse + decode fields:     {decode:.3f} s  {n / decode:,.0f} certs/s")
+    print(f"4 frozen Results per cert:  {results:.3f} s")
+    print(f"ceiling speed / parse speed: {parse / (decode + results):.0%}")
     print(f"gemcheck audit ti-crypto:  {audit:.3f} s  {n / audit:,.0f} certs/s")
     print(f"audit speed / parse speed: {parse / audit:.0%}")
     print(f"audit speed / decode speed: {decode / audit:.0%}")
