@@ -387,7 +387,8 @@ KONNEKTOR_DN = _dn("gemcheck Konnektor TEST-ONLY - NOT-VALID", "8027688311000000
 FD_ORG = "gemcheck Fachdienst TEST-ONLY - NOT-VALID"
 FD_HOST = "ufs.gemcheck.telematik-test"
 FD_NIST_HOST = "ufs-nist.gemcheck.telematik-test"
-KONNEKTOR_HOST = "konnektor.praxis.local"
+KONNEKTOR_HOST = "konnektor.konlan"
+"""The one dNSName of every C.AK.AUT, whatever address the Konnektor has (Tab_PKI_243)."""
 
 SMCB_AUT = LeafSpec(
     path="ecc/smcb-aut.pem",

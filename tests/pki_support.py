@@ -86,13 +86,14 @@ def make_cert(
     not_before: dt.date = dt.date(2025, 1, 1),
     not_after: dt.date = dt.date(2030, 1, 1),
     signer_key: str | None = None,
+    san: Sequence[x509.GeneralName] = (),
 ) -> Path:
     """Write one PEM certificate with the given TI profile features; returns its path.
 
     ``types`` are certificate-type OID suffixes (``77`` = C.HCI.AUT) added after the gematik
     CP; ``adm`` defaults to an SMC-B Admission (Betriebsstätte Arzt, Telematik-ID
     1-2-TEST-01); ``raw_extensions`` adds (OID, DER value, critical) as given; ``ku=None`` leaves
-    KeyUsage out.
+    KeyUsage out; ``san`` adds a SubjectAltName with these names.
     """
     attrs = subject or [
         (NameOID.COUNTRY_NAME, "DE"),
@@ -131,6 +132,8 @@ def make_cert(
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=critical_eku)
     adm = adm if adm is not None else admission([TI + "50"], "1-2-TEST-01")
     builder = builder.add_extension(adm, critical=False)
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(san)), critical=False)
     for oid, value, critical in raw_extensions:
         builder = builder.add_extension(
             x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=critical
@@ -180,5 +183,7 @@ TYPE_RULES = (
     "PKI-TID-001",
     "PKI-ALG-001",
     "PKI-RSA-001",
+    "PKI-LIFE-001",
+    "PKI-SAN-001",
     "PKI-DN-001",
 )

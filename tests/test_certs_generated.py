@@ -26,7 +26,8 @@ CERTS = Path(__file__).resolve().parents[1] / "certs"
 AS_OF = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 P12_PASSWORD = b"00"
 OCSP_URL = re.compile(r"^http://127\.0\.0\.1:\d{1,5}/ocsp$")
-ALLOWED_HOST_SUFFIXES = (".praxis.local", ".telematik-test")
+ALLOWED_HOST_SUFFIXES = (".telematik-test",)
+KONNEKTOR_HOST = "konnektor.konlan"  # Tab_PKI_243: the one dNSName of every C.AK.AUT
 #: GS-A_4587: ``<prefix>-<rest>``, at most 128 PrintableString characters.
 TELEMATIK_ID = re.compile(r"^\d{1,2}-[A-Za-z0-9 '()+,./:=?-]{1,125}$")
 NOT_GENERATED = {"generate.py", "README.md", "MANIFEST.md"}
@@ -352,7 +353,7 @@ def _common_findings(cert: x509.Certificate, exts: x509.Extensions, ca: bool) ->
         if isinstance(san, x509.SubjectAlternativeName)
         else []
     )
-    if any(not n.endswith(ALLOWED_HOST_SUFFIXES) for n in names):
+    if any(n != KONNEKTOR_HOST and not n.endswith(ALLOWED_HOST_SUFFIXES) for n in names):
         found.add("foreign-host")
     return found
 
@@ -517,8 +518,8 @@ def test_sha1_variant_has_sha1_signature_oid() -> None:
 
 def test_konnektor_and_fachdienst_names() -> None:
     for path, host in [
-        ("ecc/konnektor-ak-aut.pem", "konnektor.praxis.local"),
-        ("rsa/konnektor-ak-aut.pem", "konnektor.praxis.local"),
+        ("ecc/konnektor-ak-aut.pem", KONNEKTOR_HOST),
+        ("rsa/konnektor-ak-aut.pem", KONNEKTOR_HOST),
         ("ecc/fd-tls-s.pem", "ufs.gemcheck.telematik-test"),
     ]:
         san = _cert(path).extensions.get_extension_for_class(x509.SubjectAlternativeName).value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import json
 import os
 import random
@@ -15,10 +16,11 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gemcheck.checks.pki import telematik_id_problem
+from gemcheck.checks.pki import latest_end, telematik_id_problem
 from gemcheck.engine import evaluate
 from gemcheck.evidence import EvidenceSet
 from gemcheck.evidence.certificate import CertificateEvidence
@@ -32,9 +34,11 @@ from .pki_support import (
     TYPE_RULES,
     admission,
     bound_rules,
+    ca_cert,
     evidence_of,
     judge,
     make_cert,
+    private_key,
 )
 
 CliRun = Callable[..., tuple[int, str, str]]
@@ -125,6 +129,8 @@ def test_synthetic_egk_conforms(tmp_path: Path) -> None:
         "PKI-TID-001": Status.SKIP,
         "PKI-ALG-001": Status.PASS,
         "PKI-RSA-001": Status.SKIP,
+        "PKI-LIFE-001": Status.PASS,
+        "PKI-SAN-001": Status.PASS,
         "PKI-DN-001": Status.PASS,
     }
     assert "C.CH.AUT" in results["PKI-TYPE-001"].message
@@ -420,6 +426,114 @@ def test_as_of_answers_what_fails_then(cli: CliRun) -> None:
 
     assert "PKI-RSA-001" not in failing("2026-06-01")
     assert "PKI-RSA-001" in failing("2026-07-01")
+
+
+# -- PKI-LIFE-001 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ca", "not_after", "status"),
+    [
+        (False, dt.date(2030, 1, 15), Status.PASS),  # 5 years to the day
+        (False, dt.date(2030, 1, 31), Status.PASS),  # on to the end of that month (GS-A_4352)
+        (False, dt.date(2030, 2, 1), Status.FAIL),
+        (True, dt.date(2033, 1, 15), Status.PASS),  # an intermediate CA: 8 years
+        (True, dt.date(2033, 1, 16), Status.FAIL),  # ... and no month-end allowance
+    ],
+)
+def test_lifetime_maximum_per_kind(
+    tmp_path: Path, ca: bool, not_after: dt.date, status: Status
+) -> None:
+    path = make_cert(
+        tmp_path / "c.pem",
+        types=() if ca else ("77",),
+        ca=ca,
+        ku=("key_cert_sign", "crl_sign") if ca else ("digital_signature",),
+        eku=None if ca else (ExtendedKeyUsageOID.CLIENT_AUTH,),
+        not_before=dt.date(2025, 1, 15),
+        not_after=not_after,
+    )
+    result = judge(path, "PKI-LIFE-001")
+    assert result.status is status, result.message
+    assert result.evidence["max_years"] == (8 if ca else 5)
+    if status is Status.FAIL:
+        assert "longer than the" in result.message and "notAfter at most" in result.message
+
+
+def test_lifetime_of_a_root_ca(tmp_path: Path) -> None:
+    assert judge(CERTS / "ca/rca1.pem", "PKI-LIFE-001").status is Status.PASS  # exactly 10 years
+    rca1 = ca_cert("rca1")
+    start = dt.datetime(2020, 3, 1, tzinfo=dt.UTC)
+    eleven = (
+        x509.CertificateBuilder()
+        .subject_name(rca1.subject)
+        .issuer_name(rca1.subject)
+        .public_key(rca1.public_key())
+        .serial_number(7)
+        .not_valid_before(start)
+        .not_valid_after(start.replace(year=2031))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private_key("rca1"), hashes.SHA256())
+    )
+    path = tmp_path / "root.pem"
+    path.write_bytes(eleven.public_bytes(serialization.Encoding.PEM))
+    result = judge(path, "PKI-LIFE-001")
+    assert result.status is Status.FAIL and result.message.startswith("root CA")
+
+
+def test_lifetime_skips_types_without_a_maximum(tmp_path: Path) -> None:
+    qes = make_cert(tmp_path / "qes.pem", types=("72",), not_after=dt.date(2035, 1, 1))
+    result = judge(qes, "PKI-LIFE-001")
+    assert result.status is Status.SKIP and "C.HP.QES" in result.message
+
+
+def test_latest_end_of_a_leap_day() -> None:
+    leap = dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC)
+    assert latest_end(leap, 5, to_month_end=False) == dt.datetime(2029, 2, 28, 12, tzinfo=dt.UTC)
+    month_end = latest_end(leap, 5, to_month_end=True)
+    assert month_end == dt.datetime(2029, 2, 28, 23, 59, 59, tzinfo=dt.UTC)
+    december = latest_end(dt.datetime(2025, 12, 3, tzinfo=dt.UTC), 5, to_month_end=True)
+    assert december == dt.datetime(2030, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+# -- PKI-SAN-001 -----------------------------------------------------------------------------------
+
+AK_AUT = dict(types=("79",), issuer="komp-ca1", eku=None)
+FD_TLS_S = dict(types=("169",), issuer="komp-ca1", eku=(ExtendedKeyUsageOID.SERVER_AUTH,))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "names", "status", "why"),
+    [
+        (AK_AUT, [x509.DNSName("Konnektor.KonLAN")], Status.PASS, "dNSName"),
+        (AK_AUT, [x509.DNSName("konnektor.praxis.local")], Status.FAIL, "no dNSName konnektor"),
+        (AK_AUT, [], Status.FAIL, "no dNSName konnektor.konlan"),
+        (FD_TLS_S, [x509.DNSName("ufs.example.telematik-test")], Status.PASS, "dNSName"),
+        (FD_TLS_S, [x509.RFC822Name("a@b.de")], Status.FAIL, "no dNSName with the host name"),
+        ({}, [], Status.PASS, "no SubjectAltName, none required"),
+        ({}, [x509.RFC822Name("praxis@example.de")], Status.PASS, "rfc822Name"),
+        (
+            {},
+            [x509.IPAddress(ipaddress.ip_address("10.0.0.1")), x509.DNSName("praxis.example")],
+            Status.FAIL,
+            "iPAddress is not allowed",
+        ),
+        ({"types": ("72",)}, [x509.RFC822Name("a@b.de")], Status.FAIL, "carries no SubjectAlt"),
+    ],
+)
+def test_subject_alt_name(
+    tmp_path: Path, kwargs: dict[str, Any], names: list[x509.GeneralName], status: Status, why: str
+) -> None:
+    result = judge(make_cert(tmp_path / "c.pem", san=names, **kwargs), "PKI-SAN-001")
+    assert result.status is status and why in result.message, result.message
+
+
+def test_subject_alt_name_malformed(tmp_path: Path) -> None:
+    bad = make_cert(
+        tmp_path / "bad.pem", raw_extensions=[("2.5.29.17", b"\x30\x03\x82\x05", False)]
+    )
+    result = judge(bad, "PKI-SAN-001")
+    assert result.status is Status.FAIL and "malformed" in result.message
 
 
 # -- PKI-DN-001 ------------------------------------------------------------------------------------

@@ -126,9 +126,11 @@ def _typed(ev: CertificateEvidence, ctx: Context) -> _Cert | Finding:
 
 
 def _for_type(table: Mapping[str, T], type_name: str) -> T | None:
-    """The entry of a per-type parameter map for ``type_name``, else its ``"*"`` entry."""
-    found = table.get(type_name)
-    return found if found is not None else table.get(ANY)
+    """The entry of a per-type parameter map for ``type_name``, else its ``"*"`` entry.
+
+    A type listed with null keeps its null: the profile says "nothing for this type".
+    """
+    return table[type_name] if type_name in table else table.get(ANY)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -674,7 +676,7 @@ def rsa_sunset(ev: CertificateEvidence, params: RsaSunsetParams, ctx: Context) -
     if c.family != "rsa":
         yield Finding.skip("not an RSA key")
         return
-    last = params.until[c.name] if c.name in params.until else params.until.get(ANY)
+    last = _for_type(params.until, c.name)
     note = _for_type(params.notes, c.name)
     why = f" ({note})" if note else ""
     if last is None:
@@ -690,6 +692,88 @@ def rsa_sunset(ev: CertificateEvidence, params: RsaSunsetParams, ctx: Context) -
             rsa_until=last.isoformat(),
             days_left=left,
         )
+
+
+# -- cert.lifetime ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LifetimeParams:
+    max_years: Mapping[str, int | None] = field(
+        default_factory=lambda: MappingProxyType({}),
+        metadata={
+            "doc": "type (CA for an intermediate CA, or *) -> longest lifetime in years "
+            "(null: no maximum for that type)"
+        },
+    )
+    root_years: int | None = field(
+        default=None,
+        metadata={"doc": "longest lifetime of a self-issued root CA, in years (null: none)"},
+    )
+    to_month_end: bool = field(
+        default=True,
+        metadata={
+            "doc": "an end-entity certificate may run on to the end of the month in which its "
+            "maximum ends (GS-A_4352); CAs get no such allowance"
+        },
+    )
+
+
+@check("cert.lifetime", applies_to=CertificateEvidence, params=LifetimeParams)
+def lifetime(ev: CertificateEvidence, params: LifetimeParams, ctx: Context) -> Iterator[Finding]:
+    """The certificate's lifetime (notBefore to notAfter) is within the maximum for its kind.
+
+    gematik's certificate policy (gemRL_TSL_SP_CP 7.3.2) limits how long a TI
+    certificate may live: an end-entity certificate at most 5 years from issuance,
+    running on to the end of that month (GS-A_4352); a CA of a TSP at most 8 years
+    (GS-A_4351, GS-A_4355); the gematik root CA at most 10 years (GS-A_4350).
+    The limits are profile data per type; a type with no limit is skipped.
+    """
+    c = _typed(ev, ctx)
+    if isinstance(c, Finding):
+        yield c
+        return
+    root = c.name == CA and c.cert.subject == c.cert.issuer
+    kind = "root CA" if root else c.name
+    years = params.root_years if root else _for_type(params.max_years, c.name)
+    if years is None:
+        yield Finding.skip(f"the profile sets no maximum lifetime for {kind}")
+        return
+    start, end = c.cert.not_valid_before_utc, c.cert.not_valid_after_utc
+    latest = latest_end(start, years, to_month_end=params.to_month_end and c.name != CA)
+    facts = {
+        "not_before": start.date().isoformat(),
+        "not_after": end.date().isoformat(),
+        "max_years": years,
+        "latest_not_after": latest.date().isoformat(),
+    }
+    span = f"{start.date()} to {end.date()}"
+    if end > latest:
+        yield Finding.fail(
+            f"{kind} valid {span}: longer than the {years} years allowed "
+            f"(notAfter at most {latest.date()})",
+            **facts,
+        )
+    else:
+        yield Finding.ok(f"{kind} valid {span}: within {years} years", **facts)
+
+
+def latest_end(start: dt.datetime, years: int, *, to_month_end: bool) -> dt.datetime:
+    """The latest notAfter of a certificate issued at ``start`` with a maximum of ``years``.
+
+    ``years`` calendar years later (29 February falls back to the 28th); with
+    ``to_month_end`` the last second of that month.
+    """
+    try:
+        end = start.replace(year=start.year + years)
+    except ValueError:
+        end = start.replace(year=start.year + years, day=28)
+    if not to_month_end:
+        return end
+    next_month = (end.replace(day=28) + dt.timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    return next_month - dt.timedelta(seconds=1)
 
 
 # -- cert.subject ----------------------------------------------------------------------------------
@@ -774,3 +858,80 @@ def subject_values(name: x509.Name) -> dict[str, list[str]]:
             value if isinstance(value, str) else value.hex()
         )
     return out
+
+
+# -- cert.subject_alt_name -------------------------------------------------------------------------
+
+_GENERAL_NAMES: Mapping[type[x509.GeneralName], str] = {
+    x509.RFC822Name: "rfc822Name",
+    x509.DNSName: "dNSName",
+    x509.OtherName: "otherName",
+    x509.UniformResourceIdentifier: "uniformResourceIdentifier",
+    x509.IPAddress: "iPAddress",
+    x509.DirectoryName: "directoryName",
+    x509.RegisteredID: "registeredID",
+}
+"""The RFC 5280 name of each kind of GeneralName."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectAltNameParams:
+    allowed_kinds: tuple[str, ...] = field(
+        default=("rfc822Name", "dNSName", "otherName"),
+        metadata={"doc": "GeneralName kinds a SubjectAltName may hold (RFC 5280 names)"},
+    )
+    dns_names: Mapping[str, tuple[str, ...]] = field(
+        default_factory=_empty,
+        metadata={
+            "doc": "type -> dNSName entries it must carry; '*' means at least one host name "
+            "of any value"
+        },
+    )
+    none_for: tuple[str, ...] = field(
+        default=(), metadata={"doc": "types that carry no SubjectAltName at all"}
+    )
+
+
+@check("cert.subject_alt_name", applies_to=CertificateEvidence, params=SubjectAltNameParams)
+def subject_alt_name(
+    ev: CertificateEvidence, params: SubjectAltNameParams, ctx: Context
+) -> Iterator[Finding]:
+    """SubjectAltName holds only the name kinds the TI allows, and the host names its type needs.
+
+    gemSpec_PKI Tab_PKI_228 (GS-A_4719) allows rfc822Name, dNSName and otherName.
+    Server and VPN types carry their host name as dNSName: the Konnektor's C.AK.AUT
+    exactly ``konnektor.konlan`` (Tab_PKI_243); C.FD.TLS-S, C.ZD.TLS-S and the VPN
+    access service the FQDN of the service (Tab_PKI_245, 247, 250), which TLS and
+    IPsec peers compare with the name they asked for (GS-A_5077, GS-A_5078). The
+    QES certificate of the HBA carries none (Tab_PKI_270_1).
+    """
+    c = _typed(ev, ctx)
+    if isinstance(c, Finding):
+        yield c
+        return
+    ext = c.view.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    bad = c.view.broken(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if bad is not None:
+        yield Finding.fail(f"{c.name}: SubjectAltName is malformed ({bad.error})")
+        return
+    names: list[x509.GeneralName] = []
+    if ext is not None:
+        assert isinstance(ext.value, x509.SubjectAlternativeName)
+        names = list(ext.value)
+    kinds = sorted({_GENERAL_NAMES.get(type(n), type(n).__name__) for n in names})
+    dns = [n.value.lower() for n in names if isinstance(n, x509.DNSName)]
+    facts = {"kinds": kinds, "dns_names": dns}
+    problems = [f"{k} is not allowed" for k in kinds if k not in params.allowed_kinds]
+    if c.name in params.none_for and names:
+        problems.append(f"{c.name} carries no SubjectAltName")
+    for wanted in params.dns_names.get(c.name, ()):
+        if wanted == ANY and not dns:
+            problems.append("no dNSName with the host name")
+        elif wanted != ANY and wanted.lower() not in dns:
+            problems.append(f"no dNSName {wanted}")
+    if problems:
+        yield Finding.fail(f"{c.name} SubjectAltName: {'; '.join(problems)}", **facts)
+    elif names:
+        yield Finding.ok(f"{c.name} SubjectAltName: {', '.join(kinds)}", **facts)
+    else:
+        yield Finding.ok(f"{c.name}: no SubjectAltName, none required")
