@@ -17,20 +17,28 @@ waiver pseudo-rules (``GC-WAIVER-*``). The score, ``--min-score``, "nothing
 evaluated" and a breached data room are judged on the whole audit, not against
 the baseline. Known results still appear in every report: the baseline changes
 the gate, never the findings.
+
+The comparison also marks every current ``fail`` result with its
+:class:`~gemcheck.model.BaselineState`, from the same pairing: ``unchanged``
+(known), ``updated`` (its key failed in the baseline too, but it is worse) or
+``new``; the JSON, SARIF and text reports show it. A ``waived`` result is
+marked too (SARIF wants a state on every result once one has it):
+``unchanged`` when the baseline failed or waived the same key, else ``new``;
+waived results never change the gate or the counts. Other results carry none.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gemcheck.errors import InputError, Problem
-from gemcheck.model import Result, Severity, Status
+from gemcheck.model import BaselineState, Result, Severity, Status
 from gemcheck.profile import read_bytes
 from gemcheck.waivers import WAIVER_RULES
 
@@ -56,12 +64,16 @@ class Baseline:
     tool_version: str
     generated_at: str
     entries: Mapping[Key, tuple[Entry, ...]]
+    waived: frozenset[Key] = frozenset()
+    """Keys of the baseline's waived results: only to tell a still-waived result unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """The results the gate judges (known ones marked accepted) and the counts behind it."""
+    """The results with their baseline states, the results the gate judges (known ones
+    marked accepted) and the counts behind it."""
 
+    results: tuple[Result, ...]
     gate_view: tuple[Result, ...]
     new: int
     worse: int
@@ -114,10 +126,15 @@ def parse(raw: bytes, file: str) -> Baseline:
         raise InputError.single(file, "$.results", "not a gemcheck JSON report (no results list)")
     problems: list[Problem] = []
     entries: dict[Key, list[Entry]] = defaultdict(list)
+    waived: set[Key] = set()
     for i, item in enumerate(results):
         parsed = _entry(item, file, f"$.results[{i}]", problems)
         if parsed is not None:
-            entries[parsed[0]].append(parsed[1])
+            key, entry = parsed
+            if entry is None:
+                waived.add(key)
+            else:
+                entries[key].append(entry)
         if len(problems) >= _MAX_PROBLEMS:
             break
     if problems:
@@ -130,10 +147,14 @@ def parse(raw: bytes, file: str) -> Baseline:
         tool_version=tool_version if isinstance(tool_version, str) else "",
         generated_at=generated if isinstance(generated, str) else "",
         entries={k: tuple(v) for k, v in entries.items()},
+        waived=frozenset(waived),
     )
 
 
-def _entry(item: Any, file: str, where: str, problems: list[Problem]) -> tuple[Key, Entry] | None:
+def _entry(
+    item: Any, file: str, where: str, problems: list[Problem]
+) -> tuple[Key, Entry | None] | None:
+    """A failed result's key and entry, a waived result's key (no entry), or None."""
     if not isinstance(item, dict):
         problems.append(Problem(file, where, "expected a result object"))
         return None
@@ -158,41 +179,73 @@ def _entry(item: Any, file: str, where: str, problems: list[Problem]) -> tuple[K
         )
     if not isinstance(rule, str) or not isinstance(status, str) or not isinstance(subject, str):
         return None
+    key = (rule, subject, loc_file, index, uri)
+    if status == Status.WAIVED.value:
+        return key, None
     if status != Status.FAIL.value:
         return None  # only what failed in the baseline can be known
     severity = item.get("severity")
     rank = Severity(severity).rank if severity in {s.value for s in Severity} else -1
     message = item.get("message")
-    return (rule, subject, loc_file, index, uri), Entry(
-        rank, message if isinstance(message, str) else ""
-    )
+    return key, Entry(rank, message if isinstance(message, str) else "")
 
 
 def compare(results: Sequence[Result], baseline: Baseline) -> Comparison:
-    """Which failed results are known to the baseline; known ones are accepted in the gate view."""
+    """Mark each failed result new, unchanged (known) or updated (worse); known ones are
+    accepted in the gate view."""
+    states, fixed = _states(results, baseline)
+    marked = tuple(
+        dataclasses.replace(r, baseline_state=states[i]) if i in states else r
+        for i, r in enumerate(results)
+    )
+    view = tuple(
+        dataclasses.replace(r, status=Status.WAIVED)
+        if r.baseline_state is BaselineState.UNCHANGED
+        else r
+        for r in marked
+    )
+    counts = Counter(s for i, s in states.items() if results[i].status is Status.FAIL)
+    return Comparison(
+        marked,
+        view,
+        new=counts[BaselineState.NEW],
+        worse=counts[BaselineState.UPDATED],
+        known=counts[BaselineState.UNCHANGED],
+        fixed=fixed,
+    )
+
+
+def _states(results: Sequence[Result], baseline: Baseline) -> tuple[dict[int, BaselineState], int]:
+    """The state of every failed or waived result (by index), and how many baseline failures
+    are gone (neither failing nor waived now)."""
     current: dict[Key, list[int]] = defaultdict(list)
+    waived: set[Key] = set()
+    states: dict[int, BaselineState] = {}
     for i, r in enumerate(results):
-        if r.status is Status.FAIL and r.rule not in WAIVER_RULES:
+        if r.status is Status.WAIVED:
+            key = key_of(r)
+            waived.add(key)
+            seen = key in baseline.entries or key in baseline.waived
+            states[i] = BaselineState.UNCHANGED if seen else BaselineState.NEW
+            continue
+        if r.status is not Status.FAIL:
+            continue
+        if r.rule in WAIVER_RULES:
+            states[i] = BaselineState.NEW  # the baseline never hides waiver problems
+        else:
             current[key_of(r)].append(i)
-    known: set[int] = set()
-    new = worse = fixed = 0
+    fixed = 0
     for key, indices in current.items():
         pool = list(baseline.entries.get(key, ()))
         matched = _pair(results, indices, pool)
-        known |= matched
-        unmatched = len(indices) - len(matched)
-        if key in baseline.entries:
-            worse += unmatched  # the baseline failed here too, at a lower severity or fewer times
-        else:
-            new += unmatched
-        fixed += len(pool)
-    fixed += sum(len(v) for k, v in baseline.entries.items() if k not in current)
-    new += sum(1 for r in results if r.status is Status.FAIL and r.rule in WAIVER_RULES)
-    view = tuple(
-        dataclasses.replace(r, status=Status.WAIVED) if i in known else r
-        for i, r in enumerate(results)
-    )
-    return Comparison(view, new=new, worse=worse, known=len(known), fixed=fixed)
+        # the baseline failed here too, at a lower severity or fewer times: worse, not new
+        unmatched = BaselineState.UPDATED if key in baseline.entries else BaselineState.NEW
+        for i in indices:
+            states[i] = BaselineState.UNCHANGED if i in matched else unmatched
+        fixed += max(len(pool) - (len(indices) - len(matched)), 0)  # worse is not fixed
+    gone = baseline.entries.keys() - current.keys() - waived
+    fixed += sum(len(baseline.entries[k]) for k in gone)
+    return states, fixed
 
 
 def _pair(results: Sequence[Result], indices: list[int], pool: list[Entry]) -> set[int]:

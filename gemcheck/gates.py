@@ -1,7 +1,8 @@
 """Between evaluation and the gate: apply waivers, then compare with the baseline.
 
 The audit calls :func:`prepare` with the evaluated results. It returns the
-results the report shows (waived ones marked, waiver problems added), the
+results the report shows (waived ones marked, waiver problems added, failed
+ones marked new, unchanged or updated against the baseline), the
 weights to score them with (the waiver pseudo-rules weigh nothing), the score
 without waivers, the view of the results the gate judges (failures known to the
 baseline marked accepted) and notices saying what happened. Pure: no I/O.
@@ -59,6 +60,7 @@ def prepare(
     view = out
     if baseline is not None:
         comparison = compare(out, baseline)
+        out = comparison.results
         view = comparison.gate_view
         notices.append(comparison.notice(baseline))
     if not any(r.status in _EVALUATED and r.rule not in WAIVER_RULES for r in view):

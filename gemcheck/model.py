@@ -138,9 +138,24 @@ class Finding:
         return cls(Status.ERROR, message, MappingProxyType(evidence) if evidence else EMPTY)
 
 
+class BaselineState(StrEnum):
+    """How a failed result compares with the ``--baseline`` report (SARIF ``baselineState``)."""
+
+    NEW = "new"
+    """No failed result with this key in the baseline (always so for the waiver pseudo-rules)."""
+    UNCHANGED = "unchanged"
+    """Known: paired with a baseline failure of the same key that covers it."""
+    UPDATED = "updated"
+    """The key failed in the baseline too, but now at a higher severity or more often."""
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
-    """One rule's outcome on one subject: the unit every renderer and gate works with."""
+    """One rule's outcome on one subject: the unit every renderer and gate works with.
+
+    ``baseline_state`` is set on ``fail`` and ``waived`` results only, and only when
+    the audit was compared with a baseline (see :mod:`gemcheck.baseline`).
+    """
 
     rule: str
     check: str
@@ -156,6 +171,7 @@ class Result:
     title: str = ""
     remediation: str = ""
     waiver: Mapping[str, JSONValue] | None = None
+    baseline_state: BaselineState | None = None
 
     def as_dict(self) -> dict[str, JSONValue]:
         """This result in the report JSON form."""
@@ -179,6 +195,8 @@ class Result:
             out["remediation"] = self.remediation
         if self.waiver is not None:
             out["waiver"] = dict(self.waiver)
+        if self.baseline_state is not None:
+            out["baseline_state"] = self.baseline_state.value
         return out
 
 

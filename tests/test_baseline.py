@@ -1,24 +1,30 @@
-"""Baselines: match by rule + subject + location, gate only on new or worse results, read
-reports of older versions and signed reports, refuse malformed files (exit 2)."""
+"""Baselines: match by rule + subject + location, gate only on new or worse results, mark
+failed results new/unchanged/updated in the reports, read reports of older versions and
+signed reports, refuse malformed files (exit 2)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from gemcheck.baseline import compare, load, parse
 from gemcheck.errors import InputError
-from gemcheck.model import Location, Result, Severity, Status
+from gemcheck.model import BaselineState, Location, Result, Severity, Status
+from gemcheck.schemas import schema
 from gemcheck.waivers import EXPIRED_RULE
 from tests.conftest import CERTS
 from tests.gate_reports import result
 
 CLI = Callable[..., tuple[int, str, str]]
 SHORT_KEY = CERTS / "broken" / "short-key.pem"
+SHA1 = CERTS / "broken" / "sha1-signature.pem"
+EXPIRED = CERTS / "broken" / "expired.pem"
 RSA_SMCB = CERTS / "rsa" / "smcb-aut.pem"
 ECC_SMCB = CERTS / "ecc" / "smcb-aut.pem"
 
@@ -93,6 +99,7 @@ def test_a_result_that_did_not_fail_before_gates(before: Status) -> None:
 def test_worse_is_counted_apart_from_new() -> None:
     comparison = compare([r(severity=Severity.CRITICAL)], parse(report_json([r()]), "b.json"))
     assert (comparison.new, comparison.worse) == (0, 1)
+    assert comparison.fixed == 0  # the baseline failure got worse: it is not fixed
 
 
 def test_results_with_one_key_pair_one_to_one_exact_messages_first() -> None:
@@ -113,6 +120,57 @@ def test_fixed_results_are_counted() -> None:
 def test_waiver_pseudo_rules_always_gate() -> None:
     expired = result(EXPIRED_RULE, Status.FAIL, Severity.HIGH, "waiver X *")
     assert gate_statuses([expired], [expired]) == [Status.FAIL]
+
+
+# -- baseline states -------------------------------------------------------------------------------
+
+
+def states(current: list[Result], baseline: list[Result]) -> list[BaselineState | None]:
+    comparison = compare(current, parse(report_json(baseline), "b.json"))
+    assert [x.status for x in comparison.results] == [x.status for x in current]
+    return [x.baseline_state for x in comparison.results]
+
+
+def test_failed_results_are_marked_from_the_pairing() -> None:
+    new, unchanged, updated = BaselineState.NEW, BaselineState.UNCHANGED, BaselineState.UPDATED
+    assert states([r(), r(file="b.pem")], [r()]) == [unchanged, new]
+    assert states([r(severity=Severity.CRITICAL)], [r()]) == [updated]  # raised severity
+    assert states([r(severity=Severity.LOW)], [r()]) == [unchanged]  # lowered: still known
+    # one key, more results than the baseline had: the exact message is paired, the other
+    # is worse, not new
+    assert states([r(message="two"), r(message="one")], [r(message="one")]) == [updated, unchanged]
+    expired = result(EXPIRED_RULE, Status.FAIL, Severity.HIGH, "waiver X *")
+    assert states([expired], [expired]) == [new]  # the baseline never hides waiver problems
+
+
+@pytest.mark.parametrize("status", [Status.PASS, Status.ERROR, Status.SKIP])
+def test_only_failed_and_waived_results_are_marked(status: Status) -> None:
+    assert states([r(status)], [r()]) == [None]
+
+
+def test_waived_results_are_marked_but_never_counted() -> None:
+    new, unchanged = BaselineState.NEW, BaselineState.UNCHANGED
+    waived = [r(Status.WAIVED), r(Status.WAIVED, file="b.pem"), r(Status.WAIVED, file="c.pem")]
+    # failed in the baseline, waived there, neither
+    baseline = [r(), r(Status.WAIVED, file="b.pem")]
+    assert states(waived, baseline) == [unchanged, unchanged, new]
+    comparison = compare(waived, parse(report_json(baseline), "b.json"))
+    assert (comparison.new, comparison.worse, comparison.known) == (0, 0, 0)
+    assert comparison.fixed == 0  # the failed key is still there, waived now
+    # a waived key in the baseline never makes a current failure known
+    assert states([r(file="b.pem")], baseline) == [new]
+
+
+def test_counts_are_the_marked_states() -> None:
+    current = [r(), r(file="b.pem"), r(severity=Severity.CRITICAL, subject="x"), r(Status.PASS)]
+    comparison = compare(current, parse(report_json([r(), r(subject="x")]), "b.json"))
+    assert (comparison.new, comparison.worse, comparison.known) == (1, 1, 1)
+    assert [x.status for x in comparison.gate_view] == [
+        Status.WAIVED,
+        Status.FAIL,
+        Status.FAIL,
+        Status.PASS,
+    ]
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -215,6 +273,56 @@ def test_cli_baseline_gates_only_on_new_findings(tmp_path: Path, cli: CLI) -> No
     assert any(
         "short-key.pem" in reason or "CRY-KEY-001" in reason for reason in worse["gate"]["reasons"]
     )
+
+
+def test_cli_reports_mark_failed_results_against_the_baseline(tmp_path: Path, cli: CLI) -> None:
+    _, base = audit(cli, tmp_path, RSA_SMCB, SHA1, EXPIRED)
+    for res in base["results"]:  # the baseline rated SHA-1 signatures lower than today
+        if res["rule"] == "CRY-SIG-001" and res["status"] == "fail":
+            res["severity"] = "medium"
+    last_good = tmp_path / "last-good.json"
+    last_good.write_text(json.dumps(base), encoding="utf-8")
+    sarif, text = tmp_path / "report.sarif", tmp_path / "report.txt"
+    reports = ("--report", f"sarif={sarif}", "--report", f"text={text}")
+    rc, report = audit(
+        cli, tmp_path, RSA_SMCB, SHA1, SHORT_KEY, extra=("--baseline", str(last_good), *reports)
+    )
+    assert rc == 1  # the new and the worse failure gate
+    jsonschema.Draft202012Validator(schema("report-1")).validate(report)
+    expected = {
+        ("CRY-KEY-001", "smcb-aut.pem"): "unchanged",
+        ("CRY-KEY-001", "sha1-signature.pem"): "unchanged",
+        ("CRY-SIG-001", "sha1-signature.pem"): "updated",  # high now, medium in the baseline
+        ("CRY-KEY-001", "short-key.pem"): "new",
+    }
+    marked = {
+        (x["rule"], Path(x["location"]["file"]).name): x.get("baseline_state")
+        for x in report["results"]
+        if x["status"] == "fail"
+    }
+    assert marked == expected
+    assert all("baseline_state" not in x for x in report["results"] if x["status"] != "fail")
+    assert any("1 new and 1 worse" in n and "1 fixed" in n for n in report["notices"])
+    runs = json.loads(sarif.read_text(encoding="utf-8"))["runs"]
+    in_sarif = {
+        (x["ruleId"], x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): x[
+            "baselineState"
+        ]
+        for x in runs[0]["results"]
+    }
+    assert {(rule, uri.rsplit("/", 1)[-1]): s for (rule, uri), s in in_sarif.items()} == expected
+    # the text report marks what gates; the known failures stay unmarked
+    lines = text.read_text(encoding="utf-8").splitlines()
+    labels = [m[1] for m in map(re.compile(r" {7}(fail[^:]*): ").match, lines) if m]
+    assert labels == ["fail", "fail (new)", "fail", "fail (worse)"]
+    assert any(x.startswith("       fail (new): Praxis") and "short-key" in x for x in lines)
+    # without --baseline no report carries a state; the findings are the same
+    _, plain = audit(cli, tmp_path, RSA_SMCB, SHA1, SHORT_KEY, extra=reports)
+    for x in report["results"]:
+        x.pop("baseline_state", None)
+    assert plain["results"] == report["results"]
+    assert "baselineState" not in sarif.read_text(encoding="utf-8")
+    assert "(new)" not in text.read_text(encoding="utf-8")
 
 
 def test_cli_baseline_leaves_min_score_absolute(tmp_path: Path, cli: CLI) -> None:

@@ -1,5 +1,6 @@
 """SARIF 2.1.0: every log validates against the official schema (../shared/schemas), and the
-mapping (rules, levels, suppressions, notifications, locations) is as documented."""
+mapping (rules, levels, suppressions, notifications, locations, baseline states) is as
+documented."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gemcheck.audit import AuditOptions
+from gemcheck.baseline import parse
 from gemcheck.model import Report, Severity, Status
 from gemcheck.render import FORMATS, render
-from tests.conftest import CERTS
+from gemcheck.waivers import parse as parse_waivers
+from tests.conftest import AS_OF, CERTS
 from tests.gate_reports import QUOTES, XSS_SCRIPT, cert_report, result, sample_report
 
 URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")  # RFC 3986 characters only
@@ -173,6 +177,44 @@ def test_fingerprints_follow_the_baseline_key(validate: Callable[[Report], dict[
     prints = {r["partialFingerprints"]["gemcheck/v1"] for r in a}
     assert prints == {r["partialFingerprints"]["gemcheck/v1"] for r in b}
     assert len(prints) == len(a)  # every sample result has its own key
+
+
+def test_baseline_states(validate: Callable[[Report], dict[str, Any]]) -> None:
+    last_good = parse(render(cert_report((CERTS / "rsa",)), "json").encode(), "last-good.json")
+    options = AuditOptions(profiles=("ti-crypto",), as_of=AS_OF, baseline=last_good)
+    report = cert_report((CERTS / "rsa", CERTS / "broken"), options=options)
+    results = run_of(validate(report))["results"]
+    fails = [r for r in report.results if r.status is Status.FAIL]
+    assert len(results) == len(fails)
+    for res, r in zip(results, fails, strict=True):
+        assert res["ruleId"] == r.rule and r.baseline_state is not None
+        assert res["baselineState"] == r.baseline_state.value
+        uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert res["baselineState"] == ("unchanged" if uri.startswith("rsa/") else "new"), uri
+    # without a baseline, no result carries a state
+    assert all("baselineState" not in res for res in run_of(validate(cert_report()))["results"])
+
+
+def test_baseline_states_cover_waived_results(
+    validate: Callable[[Report], dict[str, Any]],
+) -> None:
+    """SARIF 2.1.0 3.27.24: once one result has a baselineState, every result has one."""
+    waivers = parse_waivers(
+        b"version: 1\nwaivers:\n  - rule: CRY-KEY-001\n    subject: '*'\n"
+        b"    location: 'rsa/*'\n    justification: RSA card until the G2.1 card arrives\n"
+        b"    owner: it@praxis.example\n    approver: dr.mueller@praxis.example\n"
+        b"    expires: 2026-12-31\n",
+        "waivers.yaml",
+    )
+    last_good = parse(render(cert_report((CERTS / "rsa",)), "json").encode(), "last-good.json")
+    options = AuditOptions(
+        profiles=("ti-crypto",), as_of=AS_OF, baseline=last_good, waivers=waivers
+    )
+    report = cert_report((CERTS / "rsa", CERTS / "broken"), options=options)
+    results = run_of(validate(report))["results"]
+    suppressed = [res for res in results if res.get("suppressions")]
+    assert suppressed and all(res["baselineState"] == "unchanged" for res in suppressed)
+    assert all("baselineState" in res for res in results)
 
 
 def test_cli_writes_sarif(

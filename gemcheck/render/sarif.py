@@ -33,6 +33,15 @@ Mapping:
 - ``partialFingerprints["gemcheck/v1"]`` hashes the baseline key (rule,
   subject, file, index, URI), so dashboards track a finding across runs the
   way ``--baseline`` does.
+- ``baselineState``: with ``--baseline``, every ``fail`` result says how the
+  gate judged it: ``new``, ``unchanged`` (known to the baseline) or
+  ``updated`` (its key failed in the baseline too, but at a lower severity or
+  fewer times); a waived (suppressed) result is ``unchanged`` when the
+  baseline failed or waived it too, else ``new``, so that every result of
+  the run has a state, as SARIF requires (§3.27.24). Baseline failures fixed
+  since are counted in the baseline notice, not
+  listed as ``absent`` results (the report holds this audit's results only).
+  ``run.baselineGuid`` is not set: a JSON baseline is no SARIF run.
 """
 
 from __future__ import annotations
@@ -186,6 +195,8 @@ def _result(r: Result, rule_index: int) -> dict[str, Any]:
     if location:
         out["locations"] = [location]
     out["partialFingerprints"] = {"gemcheck/v1": _fingerprint(r)}
+    if r.baseline_state is not None:
+        out["baselineState"] = r.baseline_state.value
     if r.status is Status.WAIVED and r.waiver is not None:
         waiver = dict(r.waiver)
         out["suppressions"] = [

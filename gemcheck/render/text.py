@@ -1,17 +1,18 @@
 """The terminal report: grouped by domain and rule, problems first, readable in 80 columns.
 
 Passing subjects of a rule are counted, not listed; failures, errors and
-waivers are listed one by one with their location. Colour only when asked
-(the CLI asks on a terminal unless ``NO_COLOR`` is set).
+waivers are listed one by one with their location. With ``--baseline``, a
+failure that gates because it is new or worse than in the baseline says so.
+Colour only when asked (the CLI asks on a terminal unless ``NO_COLOR`` is set).
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-from gemcheck.model import Report, Result, Status
+from gemcheck.model import BaselineState, Report, Result, Status
 
 WIDTH = 80
 
@@ -32,6 +33,11 @@ _LABEL = {
     Status.WAIVED: "WAIVED",
 }
 _RANK = {Status.ERROR: 0, Status.FAIL: 1, Status.WAIVED: 2, Status.PASS: 3, Status.SKIP: 4}
+_MARK: Mapping[BaselineState | None, str] = {
+    BaselineState.NEW: " (new)",
+    BaselineState.UPDATED: " (worse)",
+}
+"""After the label of a failure that gates despite the baseline: new, or worse than there."""
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -100,9 +106,9 @@ def _domain_lines(
                     f" ({r.location})" if str(r.location) and str(r.location) != r.subject else ""
                 )
                 subject = "" if r.subject == "-" else f"{r.subject}{where}: "
-                yield from _wrap(
-                    f"{_LABEL[r.status].lower()}: {subject}{r.message}", " " * 7, first=" " * 7
-                )
+                mark = _MARK.get(r.baseline_state, "") if r.status is Status.FAIL else ""
+                label = _LABEL[r.status].lower() + mark
+                yield from _wrap(f"{label}: {subject}{r.message}", " " * 7, first=" " * 7)
         if passed and worst is not Status.PASS:
             yield f"{' ' * 7}{len(passed)} other subject(s) pass"
         elif passed:
