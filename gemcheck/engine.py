@@ -45,7 +45,9 @@ def _run_rule(rule: BoundRule, evidence: EvidenceSet, ctx: Context) -> Iterator[
         window = f"{rule.effective_from or '...'} to {rule.effective_until or '...'}"
         yield _rule_level(rule, Status.SKIP, f"not in force on {ctx.as_of} (in force {window})")
         return
-    items = [e for e in evidence.of_type(rule.check.applies_to) if matches(e, rule.match)]
+    items = evidence.of_type(rule.check.applies_to)
+    if rule.match:
+        items = [e for e in items if matches(e, rule.match)]
     if not items:
         kind = rule.check.applies_to.kind
         yield _rule_level(rule, Status.SKIP, f"no {kind} evidence in this audit to judge")

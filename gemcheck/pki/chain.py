@@ -84,8 +84,10 @@ class TrustStore:
             self._by_fingerprint.setdefault(_fingerprint(ca.certificate), ca)
         seen = set(self._by_fingerprint)
         for cert in pool:
+            if not is_ca(cert):
+                continue  # leaves never issue: no need to hash them
             fingerprint = _fingerprint(cert)
-            if fingerprint not in seen and is_ca(cert):
+            if fingerprint not in seen:
                 seen.add(fingerprint)
                 self.pool.setdefault(cert.subject, []).append(cert)
 
