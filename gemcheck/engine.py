@@ -26,15 +26,17 @@ _GLOB_FACETS = frozenset({"subject", "file"})
 def evaluate(rules: Sequence[BoundRule], evidence: EvidenceSet, ctx: Context) -> list[Result]:
     """All results of all rules, sorted by domain, rule, subject and location."""
     results: list[Result] = []
-    for rule in rules:
-        results.extend(_run_rule(rule, evidence, ctx))
-    results.sort(key=_order)
+    for rule in sorted(rules, key=lambda r: (r.check.domain, r.id)):
+        found = list(_run_rule(rule, evidence, ctx))
+        found.sort(key=_order)
+        results.extend(found)
     return results
 
 
-def _order(r: Result) -> tuple[str, str, str, str, int, str]:
+def _order(r: Result) -> tuple[str, str, int, str]:
+    """The order of one rule's results: subject, location, message."""
     loc = r.location
-    return (r.domain, r.rule, r.subject, loc.file or loc.uri or "", loc.index or 0, r.message)
+    return (r.subject, loc.file or loc.uri or "", loc.index or 0, r.message)
 
 
 def _run_rule(rule: BoundRule, evidence: EvidenceSet, ctx: Context) -> Iterator[Result]:
