@@ -157,6 +157,22 @@ COMMIT
     assert verdict.rule is not None and verdict.rule.location == "fw.rules:4"
 
 
+def test_contradictory_conditions_make_the_rule_uncertain() -> None:
+    """The model cannot say "never matches": such a rule matches more than the real one."""
+    text = """\
+*filter
+:FORWARD DROP [0:0]
+-A FORWARD -s 10.0.0.0/8 -m iprange --src-range 192.168.0.1-192.168.0.9 -j ACCEPT
+-A FORWARD -s 10.0.0.0/8 -j ACCEPT
+COMMIT
+"""
+    rs = parse_iptables(text, "fw.rules")
+    assert [p.split(":", 2)[1] for p in rs.problems] == ["3"]
+    assert "contradictory source" in rs.problems[0]
+    first, second = chains(rs)[("filter", "FORWARD")].rules
+    assert first.uncertain and not second.uncertain
+
+
 def test_negation_ranges_and_old_syntax() -> None:
     text = """\
 *filter

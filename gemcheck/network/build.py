@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from gemcheck.network.addrset import AddrSet
+from gemcheck.network.addrset import CACHE_LIMIT, AddrSet
 from gemcheck.network.rules import CT_STATES, Match, PortRange, normalize_protocol
 from gemcheck.network.values import MAX_PORT
 
@@ -52,6 +53,31 @@ def _port_complement(ranges: tuple[PortRange, ...]) -> tuple[PortRange, ...]:
     if nxt <= MAX_PORT:
         out.append((nxt, MAX_PORT))
     return tuple(out)
+
+
+_Value = TypeVar("_Value", frozenset[str], tuple[PortRange, ...])
+_SHARED: dict[frozenset[str] | tuple[PortRange, ...], Any] = {}
+
+
+def _shared(value: _Value) -> _Value:
+    """The one stored object equal to ``value``.
+
+    Rules repeat the same few sets of protocols, ports and states: sharing them keeps large
+    rulesets small and leaves the garbage collector fewer objects to visit.
+    """
+    found: _Value | None = _SHARED.get(value)
+    if found is None:
+        if len(_SHARED) >= CACHE_LIMIT:
+            _SHARED.clear()
+        _SHARED[value] = found = value
+    return found
+
+
+_ANY: frozenset[str] = frozenset()
+"""No condition on the protocol or the connection state."""
+
+_ANY_IFACE = ((None, False, None, False),)
+"""No condition on the interfaces."""
 
 
 def _key(name: str) -> tuple[str, bool]:
@@ -186,6 +212,16 @@ class MatchBuilder:
             return [(None, False)]
         return [(n, negate) for n in names]
 
+    def _iface_pairs(self) -> Iterable[tuple[str | None, bool, str | None, bool]]:
+        """Input and output interface (with negation) of each match the rule splits into."""
+        if not self._in and not self._out:
+            return _ANY_IFACE  # the common case, without the work of splitting
+        return [
+            (iif, iif_neg, oif, oif_neg)
+            for iif, iif_neg in self._iface_options("in")
+            for oif, oif_neg in self._iface_options("out")
+        ]
+
     def build(self) -> list[Match]:
         """The match (several if interface sets were split); see :attr:`reasons` afterwards."""
         src, src_neg = self._addresses("source", self._src)
@@ -198,9 +234,9 @@ class MatchBuilder:
             self.unknown("source and destination of different IP versions (can never match)")
         src_nets = src.networks() if src.v4 or src.v6 else ()
         dst_nets = dst.networks() if dst.v4 or dst.v6 else ()
-        protocols = self._protocols or frozenset()
-        ports = self._ports or ()
-        states = self._states or frozenset()
+        protocols = _shared(self._protocols) if self._protocols else _ANY
+        ports = _shared(self._ports) if self._ports else ()
+        states = _shared(self._states) if self._states else _ANY
         return [
             Match(
                 src_nets,
@@ -215,6 +251,5 @@ class MatchBuilder:
                 iif_neg,
                 oif_neg,
             )
-            for iif, iif_neg in self._iface_options("in")
-            for oif, oif_neg in self._iface_options("out")
+            for iif, iif_neg, oif, oif_neg in self._iface_pairs()
         ]

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from gemcheck.errors import InputError
 from gemcheck.network.addrset import AddrSet, parse_addresses
@@ -135,11 +136,11 @@ class _Importer:
     def run(self, text: str, device: str | None) -> Ruleset:
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
-            if line.startswith("["):  # iptables-save -c: [packets:bytes] -A ...
+            if line[:1] == "[":  # iptables-save -c: [packets:bytes] -A ...
                 line = _COUNTERS.sub("", line)
             if not line:
                 continue
-            if line.startswith("#"):
+            if line[0] == "#":
                 if "ip6tables-save" in line:
                     self.header_family = "ip6"
                 elif "iptables-save" in line:
@@ -156,7 +157,8 @@ class _Importer:
         return Ruleset(device, self.source, tuple(self.chains), tuple(self.problems))
 
     def _line(self, number: int, line: str) -> None:
-        if line.startswith("*"):
+        """One line, neither empty nor a comment."""
+        if line[0] == "*":
             if self.table is not None:
                 self.note(number, f"table {self.table.name} has no COMMIT line")
                 self._commit()
@@ -173,11 +175,11 @@ class _Importer:
         if line == "COMMIT":
             self._commit()
             return
-        if line.startswith(":"):
+        if line[0] == ":":
             self._declare(number, line[1:].split())
             return
         tokens = line.split()
-        if any(c in line for c in "\"'\\"):
+        if '"' in line or "'" in line or "\\" in line:
             try:
                 tokens = shlex.split(line)
             except ValueError as exc:
@@ -212,24 +214,19 @@ class _Importer:
             draft = self.table.chains.setdefault(chain, _ChainDraft(chain))
         reader = _RuleReader(self.table)
         reader.read(args)
-        if reader.action is None:
+        action = reader.action
+        if action is None:
             return  # no verdict: the rule only counts, logs or marks
+        matches = reader.builder.build()  # may add reasons of its own (contradictions)
+        reasons = reader.builder.reasons
+        uncertain = bool(reasons) or action == "unknown"
         location = f"{self.source}:{number}"
-        uncertain = bool(reader.builder.reasons) or reader.action == "unknown"
-        for match in reader.builder.build():
-            draft.rules.append(
-                Rule(
-                    match=match,
-                    action=reader.action,
-                    target=reader.target,
-                    nat_to=reader.nat_to,
-                    location=location,
-                    text=line,
-                    uncertain=uncertain,
-                )
-            )
-        if reader.builder.reasons:
-            self.note(number, "; ".join(reader.builder.reasons) + " (rule treated as 'may match')")
+        draft.rules += [  # Rule's fields in order: keywords cost time on large rulesets
+            Rule(match, action, reader.target, reader.nat_to, location, line, uncertain)
+            for match in matches
+        ]
+        if reasons:
+            self.note(number, "; ".join(reasons) + " (rule treated as 'may match')")
 
     def _commit(self) -> None:
         table = self.table
@@ -256,6 +253,8 @@ class _Importer:
 class _RuleReader:
     """Reads the options of one ``-A`` line."""
 
+    __slots__ = ("action", "builder", "module", "nat_to", "protocol", "table", "target")
+
     def __init__(self, table: _Table) -> None:
         self.table = table
         self.builder = MatchBuilder()
@@ -266,69 +265,49 @@ class _RuleReader:
         self.protocol: str | None = None
 
     def read(self, args: list[str]) -> None:
-        i, end = 0, len(args)
-        negate = False
-        while i < end:
-            option = args[i]
-            i += 1
-            if option == "!":
-                negate = True
-                continue
-            if i + 1 < end and args[i] == "!" and not _is_option(args[i + 1]):
-                negate = True  # old style: -s ! 10.0.0.0/8
-                i += 1
-            start = i
-            while i < end and not _is_option(args[i]):
-                i += 1
+        """Hands each option to its handler; the target's options mean other things."""
+        for option, value, negate in _options(args):
+            handlers = _TARGET_OPTIONS if self.module == "target" else _CONDITIONS
             try:
-                self._option(option, args[start:i], negate)
+                handlers.get(option, _RuleReader._other)(self, option, value, negate)
             except _Unknown as exc:
                 self.builder.unknown(str(exc))
                 if self.module == "target":
                     self.action = "unknown"
-            negate = False
 
-    def _option(self, option: str, values: list[str], negate: bool) -> None:
-        value = values[0] if values else ""
-        if option in ("-m", "--match"):
-            self.module = value
-            if value not in KNOWN_MODULES:
-                self.builder.unknown(f"match -m {value} not understood")
-        elif option in ("-j", "--jump", "-g", "--goto"):
-            self._target(value, goto=option in ("-g", "--goto"))
-            self.module = "target"
-        elif option in ("-c", "--set-counters"):
-            return
-        elif self.module == "target":
-            self._target_option(option, value)
-        elif option in ("-s", "--source", "--src", "-d", "--destination", "--dst"):
-            direction = "src" if option in ("-s", "--source", "--src") else "dst"
-            self.builder.address(direction, self._addresses(value.split(",")), negate)
-        elif option in ("-p", "--protocol"):
-            self._protocol(value, negate)
-        elif option in ("-i", "--in-interface", "-o", "--out-interface"):
-            direction = "in" if option.startswith(("-i", "--in")) else "out"
-            self.builder.iface(direction, [value], negate)
-        elif option in ("--dport", "--destination-port") and (
-            self.module in PORT_MODULES or (self.module is None and self.protocol in PORT_MODULES)
-        ):
-            self.builder.dports([_port_range(value)], negate)
-        elif option in ("--dports", "--destination-ports") and self.module == "multiport":
-            self.builder.dports([_port_range(v) for v in value.split(",")], negate)
-        elif (option, self.module) in (("--ctstate", "conntrack"), ("--state", "state")):
-            self.builder.ct_states(value.split(","), negate)
-        elif option in ("--src-range", "--dst-range") and self.module == "iprange":
-            direction = "src" if option == "--src-range" else "dst"
-            self.builder.address(direction, self._addresses([value]), negate)
-        elif self.module in IGNORED_MODULES:
-            return
-        elif option in ("-f", "--fragment"):
-            self.builder.unknown("fragment condition not understood")
-        elif self.module is None or self.module in KNOWN_MODULES:
-            self.builder.unknown(f"condition {'! ' if negate else ''}{option} not understood")
-        # options of a module already reported as not understood need no second note
+    def _match(self, option: str, value: str, negate: bool) -> None:
+        self.module = value
+        if value not in KNOWN_MODULES:
+            self.builder.unknown(f"match -m {value} not understood")
 
-    def _protocol(self, value: str, negate: bool) -> None:
+    def _jump(self, option: str, value: str, negate: bool) -> None:
+        goto = option in ("-g", "--goto")
+        if value in self.table.chains:
+            self.action, self.target = ("goto" if goto else "jump"), value
+        elif goto:
+            self.builder.unknown(f"goto to missing chain {value!r}")
+            self.action, self.target = "unknown", value
+        elif value in TERMINAL:
+            self.action = TERMINAL[value]
+            if value in ("MASQUERADE", "REDIRECT"):
+                self.nat_to = (None, None)
+        elif value in NON_TERMINAL:
+            self.action = None
+        else:
+            self.builder.unknown(f"target {value!r} is neither built in nor a chain of the table")
+            self.action, self.target = "unknown", value
+        self.module = "target"
+
+    def _counters(self, option: str, value: str, negate: bool) -> None:
+        """``-c PACKETS BYTES`` says nothing about the packets a rule matches."""
+
+    def _source(self, option: str, value: str, negate: bool) -> None:
+        self.builder.address("src", self._addresses(value), negate)
+
+    def _destination(self, option: str, value: str, negate: bool) -> None:
+        self.builder.address("dst", self._addresses(value), negate)
+
+    def _protocol(self, option: str, value: str, negate: bool) -> None:
         name = value.lower()
         self.protocol = name
         if name in ("all", "0"):
@@ -337,12 +316,53 @@ class _RuleReader:
             return
         self.builder.protocols([name], negate)
 
-    def _addresses(self, values: list[str]) -> AddrSet:
-        if len(values) == 1:
-            return self._address(values[0])
+    def _in_iface(self, option: str, value: str, negate: bool) -> None:
+        self.builder.iface("in", [value], negate)
+
+    def _out_iface(self, option: str, value: str, negate: bool) -> None:
+        self.builder.iface("out", [value], negate)
+
+    def _dport(self, option: str, value: str, negate: bool) -> None:
+        if self.module in PORT_MODULES or (self.module is None and self.protocol in PORT_MODULES):
+            self.builder.dports([_port_range(value)], negate)
+        else:
+            self._other(option, value, negate)
+
+    def _dports(self, option: str, value: str, negate: bool) -> None:
+        if self.module == "multiport":
+            self.builder.dports([_port_range(v) for v in value.split(",")], negate)
+        else:
+            self._other(option, value, negate)
+
+    def _states(self, option: str, value: str, negate: bool) -> None:
+        if self.module == _STATE_MODULE[option]:
+            self.builder.ct_states(value.split(","), negate)
+        else:
+            self._other(option, value, negate)
+
+    def _range(self, option: str, value: str, negate: bool) -> None:
+        if self.module == "iprange":
+            direction = "src" if option == "--src-range" else "dst"
+            self.builder.address(direction, self._address(value), negate)
+        else:
+            self._other(option, value, negate)
+
+    def _other(self, option: str, value: str, negate: bool) -> None:
+        """An option no handler understood in the current module (or after the target)."""
+        if self.module == "target" or self.module in IGNORED_MODULES:
+            return
+        if option in ("-f", "--fragment"):
+            self.builder.unknown("fragment condition not understood")
+        elif self.module is None or self.module in KNOWN_MODULES:
+            self.builder.unknown(f"condition {'! ' if negate else ''}{option} not understood")
+        # options of a module already reported as not understood need no second note
+
+    def _addresses(self, value: str) -> AddrSet:
+        if "," not in value:
+            return self._address(value)
         result = AddrSet()
-        for value in values:
-            result = result | self._address(value)
+        for part in value.split(","):
+            result = result | self._address(part)
         return result
 
     def _address(self, value: str) -> AddrSet:
@@ -354,36 +374,114 @@ class _RuleReader:
             self.table.saw_v6 = True
         return part
 
-    def _target(self, name: str, goto: bool) -> None:
-        if name in self.table.chains:
-            self.action, self.target = ("goto" if goto else "jump"), name
-        elif goto:
-            self.builder.unknown(f"goto to missing chain {name!r}")
-            self.action, self.target = "unknown", name
-        elif name in TERMINAL:
-            self.action = TERMINAL[name]
-            if name in ("MASQUERADE", "REDIRECT"):
-                self.nat_to = (None, None)
-        elif name in NON_TERMINAL:
-            self.action = None
-        else:
-            self.builder.unknown(f"target {name!r} is neither built in nor a chain of the table")
-            self.action, self.target = "unknown", name
+    def _nat_address(self, option: str, value: str, negate: bool) -> None:
+        self.nat_to, is_range = _nat_target(value)
+        if is_range:
+            self.builder.unknown("NAT to an address range: only its first address is analysed")
 
-    def _target_option(self, option: str, value: str) -> None:
-        if option in ("--to-destination", "--to-source", "--to"):
-            self.nat_to, is_range = _nat_target(value)
-            if is_range:
-                self.builder.unknown("NAT to an address range: only its first address is analysed")
-        elif option == "--to-ports":
-            self.nat_to = (None, _port_range(value.replace("-", ":")))
+    def _nat_ports(self, option: str, value: str, negate: bool) -> None:
+        self.nat_to = (None, _port_range(value.replace("-", ":")))
+
+
+_Handler = Callable[[_RuleReader, str, str, bool], None]
+"""Reads one option: the reader, the option, its first value (or ``""``) and its negation."""
+
+_ANYWHERE: Mapping[str, _Handler] = {
+    "-m": _RuleReader._match,
+    "--match": _RuleReader._match,
+    "-j": _RuleReader._jump,
+    "--jump": _RuleReader._jump,
+    "-g": _RuleReader._jump,
+    "--goto": _RuleReader._jump,
+    "-c": _RuleReader._counters,
+    "--set-counters": _RuleReader._counters,
+}
+"""Options read the same after any ``-m`` module and after the target."""
+
+_CONDITIONS: Mapping[str, _Handler] = {
+    **_ANYWHERE,
+    "-s": _RuleReader._source,
+    "--source": _RuleReader._source,
+    "--src": _RuleReader._source,
+    "-d": _RuleReader._destination,
+    "--destination": _RuleReader._destination,
+    "--dst": _RuleReader._destination,
+    "-p": _RuleReader._protocol,
+    "--protocol": _RuleReader._protocol,
+    "-i": _RuleReader._in_iface,
+    "--in-interface": _RuleReader._in_iface,
+    "-o": _RuleReader._out_iface,
+    "--out-interface": _RuleReader._out_iface,
+    "--dport": _RuleReader._dport,
+    "--destination-port": _RuleReader._dport,
+    "--dports": _RuleReader._dports,
+    "--destination-ports": _RuleReader._dports,
+    "--ctstate": _RuleReader._states,
+    "--state": _RuleReader._states,
+    "--src-range": _RuleReader._range,
+    "--dst-range": _RuleReader._range,
+}
+"""The options understood before the target; any other option goes to ``_other``."""
+
+_TARGET_OPTIONS: Mapping[str, _Handler] = {
+    **_ANYWHERE,
+    "--to-destination": _RuleReader._nat_address,
+    "--to-source": _RuleReader._nat_address,
+    "--to": _RuleReader._nat_address,
+    "--to-ports": _RuleReader._nat_ports,
+}
+"""The options understood after the target; any other one goes to ``_other`` (ignored)."""
+
+_KNOWN_OPTIONS = frozenset(_CONDITIONS) | frozenset(_TARGET_OPTIONS)
+"""The options some handler reads: a rule of only these, each with one value, is read quickly."""
+
+_STATE_MODULE: Mapping[str, str] = {"--ctstate": "conntrack", "--state": "state"}
+"""The module that gives each connection-state option its meaning."""
+
+_NOT_OPTION = frozenset("0123456789") | {""}
+"""Second characters that make a token starting with ``-`` a value (``-1``), not an option."""
 
 
 def _is_option(token: str) -> bool:
+    """``-s``, ``--dport`` or ``!``, not a value such as ``10.0.0.1`` or ``-1``."""
     return token == "!" or (token[:1] == "-" and token[1:2] not in _NOT_OPTION)
 
 
-_NOT_OPTION = frozenset("0123456789") | {""}
+def _options(args: list[str]) -> Iterable[tuple[str, str, bool]]:
+    """Each option with its first value (``""`` if it has none; further values are ignored)
+    and whether ``!`` negates it (``! -s X`` or the old ``-s ! X``)."""
+    options, values = args[::2], args[1::2]
+    if (
+        values
+        and len(options) == len(values)
+        and _KNOWN_OPTIONS.issuperset(options)
+        and min(values) >= "."  # "!" and "-" sort before ".": no value is an option
+    ):
+        return zip(options, values, repeat(False))  # the common shape, -s X -d Y -j Z, quickly
+    return _scan_options(args)
+
+
+def _scan_options(args: list[str]) -> list[tuple[str, str, bool]]:
+    """:func:`_options` for any sequence of tokens."""
+    is_option = list(map(_is_option, args))
+    end = len(args)
+    found: list[tuple[str, str, bool]] = []
+    i, negate = 0, False
+    while i < end:
+        option = args[i]
+        i += 1
+        if option == "!":
+            negate = True
+            continue
+        if i + 1 < end and args[i] == "!" and not is_option[i + 1]:
+            negate = True  # old style: -s ! 10.0.0.0/8
+            i += 1
+        value = args[i] if i < end and not is_option[i] else ""
+        while i < end and not is_option[i]:
+            i += 1
+        found.append((option, value, negate))
+        negate = False
+    return found
 
 
 def _port_range(value: str) -> PortRange:
