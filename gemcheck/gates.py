@@ -2,7 +2,7 @@
 
 The audit calls :func:`prepare` with the evaluated results. It returns the
 results the report shows (waived ones marked, waiver problems added, failed
-ones marked new, unchanged or updated against the baseline), the
+and waived ones marked new, unchanged or updated against the baseline), the
 weights to score them with (the waiver pseudo-rules weigh nothing), the score
 without waivers, the view of the results the gate judges (failures known to the
 baseline marked accepted) and notices saying what happened. Pure: no I/O.
