@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from gemcheck.collect.certs import load_file
 from gemcheck.engine import evaluate
@@ -29,6 +29,7 @@ from .conftest import AS_OF, CERTS, SHARED
 PKI_DATA = SHARED / "pki-data"
 TI = "1.2.276.0.76.4."
 GEM_CP = TI + "163"
+OCSP_URL = "http://127.0.0.1:18080/ocsp"
 
 LEAF_KEYS = {
     "ec": "broken-bp256",
@@ -87,13 +88,16 @@ def make_cert(
     not_after: dt.date = dt.date(2030, 1, 1),
     signer_key: str | None = None,
     san: Sequence[x509.GeneralName] = (),
+    ocsp: str | None = OCSP_URL,
+    crl: str | None = None,
 ) -> Path:
     """Write one PEM certificate with the given TI profile features; returns its path.
 
     ``types`` are certificate-type OID suffixes (``77`` = C.HCI.AUT) added after the gematik
     CP; ``adm`` defaults to an SMC-B Admission (Betriebsstätte Arzt, Telematik-ID
     1-2-TEST-01); ``raw_extensions`` adds (OID, DER value, critical) as given; ``ku=None`` leaves
-    KeyUsage out; ``san`` adds a SubjectAltName with these names.
+    KeyUsage out; ``san`` adds a SubjectAltName with these names; ``ocsp`` is the URL of the
+    AuthorityInfoAccess (None: no AIA) and ``crl`` that of CRLDistributionPoints (None: none).
     """
     attrs = subject or [
         (NameOID.COUNTRY_NAME, "DE"),
@@ -134,6 +138,14 @@ def make_cert(
     builder = builder.add_extension(adm, critical=False)
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName(list(san)), critical=False)
+    if ocsp is not None:
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+    if crl is not None:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     for oid, value, critical in raw_extensions:
         builder = builder.add_extension(
             x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), critical=critical
@@ -185,5 +197,6 @@ TYPE_RULES = (
     "PKI-RSA-001",
     "PKI-LIFE-001",
     "PKI-SAN-001",
+    "PKI-AIA-001",
     "PKI-DN-001",
 )

@@ -131,6 +131,7 @@ def test_synthetic_egk_conforms(tmp_path: Path) -> None:
         "PKI-RSA-001": Status.SKIP,
         "PKI-LIFE-001": Status.PASS,
         "PKI-SAN-001": Status.PASS,
+        "PKI-AIA-001": Status.PASS,
         "PKI-DN-001": Status.PASS,
     }
     assert "C.CH.AUT" in results["PKI-TYPE-001"].message
@@ -533,6 +534,35 @@ def test_subject_alt_name_malformed(tmp_path: Path) -> None:
         tmp_path / "bad.pem", raw_extensions=[("2.5.29.17", b"\x30\x03\x82\x05", False)]
     )
     result = judge(bad, "PKI-SAN-001")
+    assert result.status is Status.FAIL and "malformed" in result.message
+
+
+# -- PKI-AIA-001 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "why"),
+    [
+        ({}, Status.PASS, "OCSP responder http://127.0.0.1:18080/ocsp"),
+        ({"ocsp": None}, Status.FAIL, "no OCSP responder URL in AuthorityInfoAccess"),
+        ({"types": ("175",), "ocsp": None}, Status.PASS, "none required"),  # C.CM.TLS-CS: 0-1
+        ({"types": ("82",), "ocsp": None}, Status.PASS, "none required"),  # gSMC-KT: none
+        ({"types": ("82",)}, Status.FAIL, "carries AuthorityInfoAccess"),
+        ({"types": ("82",), "ocsp": None, "crl": "http://127.0.0.1/c.crl"}, Status.FAIL, "CRLD"),
+        ({"types": ("81",)}, Status.FAIL, "no CRLDistributionPoints"),  # C.VPNK.VPN: CRLDP 1
+        ({"types": ("81",), "crl": "http://127.0.0.1/vpnk.crl"}, Status.PASS, "OCSP responder"),
+    ],
+)
+def test_status_pointers(tmp_path: Path, kwargs: dict[str, Any], status: Status, why: str) -> None:
+    result = judge(make_cert(tmp_path / "c.pem", **kwargs), "PKI-AIA-001")
+    assert result.status is status and why in result.message, result.message
+
+
+def test_status_pointers_malformed(tmp_path: Path) -> None:
+    bad = make_cert(
+        tmp_path / "bad.pem", ocsp=None, raw_extensions=[("1.3.6.1.5.5.7.1.1", b"\x30\x05", False)]
+    )
+    result = judge(bad, "PKI-AIA-001")
     assert result.status is Status.FAIL and "malformed" in result.message
 
 

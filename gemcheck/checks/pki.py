@@ -26,7 +26,7 @@ from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.model import Finding
 from gemcheck.pki.admission import AdmissionInfo, admission_of
 from gemcheck.pki.algorithms import key_info, signature_algorithm
-from gemcheck.pki.extensions import ExtensionView, extension_name, extension_view
+from gemcheck.pki.extensions import ExtensionView, extension_name, extension_view, ocsp_urls
 from gemcheck.pki.oids import (
     CA,
     EKU_OIDS,
@@ -935,3 +935,62 @@ def subject_alt_name(
         yield Finding.ok(f"{c.name} SubjectAltName: {', '.join(kinds)}", **facts)
     else:
         yield Finding.ok(f"{c.name}: no SubjectAltName, none required")
+
+
+# -- cert.status_pointers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPointersParams:
+    ocsp_optional: tuple[str, ...] = field(
+        default=(),
+        metadata={"doc": "types that may go without an OCSP URL in AuthorityInfoAccess (0-1)"},
+    )
+    crl_required: tuple[str, ...] = field(
+        default=(), metadata={"doc": "types that must carry CRLDistributionPoints"}
+    )
+    none_for: tuple[str, ...] = field(
+        default=(),
+        metadata={"doc": "types that carry neither AuthorityInfoAccess nor CRLDistributionPoints"},
+    )
+
+
+@check("cert.status_pointers", applies_to=CertificateEvidence, params=StatusPointersParams)
+def status_pointers(
+    ev: CertificateEvidence, params: StatusPointersParams, ctx: Context
+) -> Iterator[Finding]:
+    """The certificate points to its status service as its type's profile requires.
+
+    gemSpec_PKI ch. 5 gives each end-entity type an AuthorityInfoAccess with the
+    OCSP responder's URL (cardinality 1; 0-1 for the KIM client module and OCSP
+    signers), CRLDistributionPoints for the VPN access service (1), and neither for
+    the card terminal's gSMC-KT (Tab_PKI_241). TI clients take the responder from
+    the TSL (TUC_PKI_005); the certificate's own pointers belong to its profile all
+    the same.
+    """
+    c = _typed(ev, ctx)
+    if isinstance(c, Finding):
+        yield c
+        return
+    for oid in (ExtensionOID.AUTHORITY_INFORMATION_ACCESS, ExtensionOID.CRL_DISTRIBUTION_POINTS):
+        bad = c.view.broken(oid)
+        if bad is not None:
+            yield Finding.fail(f"{c.name}: {bad.name} is malformed ({bad.error})")
+            return
+    has_aia = c.view.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS) is not None
+    has_crl = c.view.get(ExtensionOID.CRL_DISTRIBUTION_POINTS) is not None
+    urls = ocsp_urls(c.view)
+    problems = []
+    if c.name in params.none_for:
+        problems += ["carries AuthorityInfoAccess"] if has_aia else []
+        problems += ["carries CRLDistributionPoints"] if has_crl else []
+    elif not urls and c.name not in params.ocsp_optional:
+        problems.append("no OCSP responder URL in AuthorityInfoAccess")
+    if c.name in params.crl_required and not has_crl:
+        problems.append("no CRLDistributionPoints")
+    if problems:
+        yield Finding.fail(f"{c.name}: {'; '.join(problems)}", ocsp=list(urls))
+    elif urls:
+        yield Finding.ok(f"{c.name}: OCSP responder {', '.join(urls)}", ocsp=list(urls))
+    else:
+        yield Finding.ok(f"{c.name}: no status pointers, none required")

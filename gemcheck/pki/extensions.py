@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from gemcheck.pki.oids import EXTENSION_NAMES
 
@@ -67,6 +68,19 @@ class ExtensionView:
         for bad in self.malformed:
             if bad.critical:
                 yield bad.oid
+
+
+def ocsp_urls(view: ExtensionView) -> tuple[str, ...]:
+    """The OCSP responder URLs of the AuthorityInformationAccess extension, in order."""
+    ext = view.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    if ext is None:
+        return ()
+    assert isinstance(ext.value, x509.AuthorityInformationAccess)
+    return tuple(
+        str(d.access_location.value)
+        for d in ext.value
+        if d.access_method == AuthorityInformationAccessOID.OCSP
+    )
 
 
 def extension_name(oid: str) -> str:

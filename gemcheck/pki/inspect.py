@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+from cryptography.x509.oid import ExtensionOID
 
 from gemcheck.checks.pki import key_usage_names
 from gemcheck.collect.certs import display_path, expand, load_file
@@ -22,7 +22,7 @@ from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.model import JSONValue
 from gemcheck.pki.admission import admission_of
 from gemcheck.pki.algorithms import key_info, signature_algorithm
-from gemcheck.pki.extensions import ExtensionView, extension_view
+from gemcheck.pki.extensions import ExtensionView, extension_view, ocsp_urls
 from gemcheck.pki.oids import ADMISSION, CERT_TYPES, KEY_USAGES, POLICIES, ROLES, eku_name
 from gemcheck.pki.types import identify
 
@@ -95,7 +95,7 @@ def describe(ev: CertificateEvidence) -> Item:
         "not_after": _iso(cert.not_valid_after_utc),
         "issuer": _name(cert, "issuer"),
         "serial": f"{cert.serial_number:X}",
-        "ocsp": _ocsp_urls(view),
+        "ocsp": list(ocsp_urls(view)),
         "key_usage": _key_usage(view),
         "extended_key_usage": _eku(view),
         "policies": [_policy(p) for p in ti.policies],
@@ -119,18 +119,6 @@ def _name(cert: x509.Certificate, which: str) -> str:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _ocsp_urls(view: ExtensionView) -> list[JSONValue]:
-    ext = view.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-    if ext is None:
-        return []
-    assert isinstance(ext.value, x509.AuthorityInformationAccess)
-    return [
-        str(d.access_location.value)
-        for d in ext.value
-        if d.access_method == AuthorityInformationAccessOID.OCSP
-    ]
 
 
 def _key_usage(view: ExtensionView) -> list[JSONValue]:
