@@ -741,21 +741,18 @@ def lifetime(ev: CertificateEvidence, params: LifetimeParams, ctx: Context) -> I
         return
     start, end = c.cert.not_valid_before_utc, c.cert.not_valid_after_utc
     latest = latest_end(start, years, to_month_end=params.to_month_end and c.name != CA)
-    facts = {
-        "not_before": start.date().isoformat(),
-        "not_after": end.date().isoformat(),
-        "max_years": years,
-        "latest_not_after": latest.date().isoformat(),
-    }
     span = f"{start.date()} to {end.date()}"
     if end > latest:
         yield Finding.fail(
             f"{kind} valid {span}: longer than the {years} years allowed "
             f"(notAfter at most {latest.date()})",
-            **facts,
+            not_before=start.date().isoformat(),
+            not_after=end.date().isoformat(),
+            max_years=years,
+            latest_not_after=latest.date().isoformat(),
         )
     else:
-        yield Finding.ok(f"{kind} valid {span}: within {years} years", **facts)
+        yield Finding.ok(f"{kind} valid {span}: within {years} years")
 
 
 def latest_end(start: dt.datetime, years: int, *, to_month_end: bool) -> dt.datetime:
@@ -920,7 +917,6 @@ def subject_alt_name(
         names = list(ext.value)
     kinds = sorted({_GENERAL_NAMES.get(type(n), type(n).__name__) for n in names})
     dns = [n.value.lower() for n in names if isinstance(n, x509.DNSName)]
-    facts = {"kinds": kinds, "dns_names": dns}
     problems = [f"{k} is not allowed" for k in kinds if k not in params.allowed_kinds]
     if c.name in params.none_for and names:
         problems.append(f"{c.name} carries no SubjectAltName")
@@ -930,9 +926,11 @@ def subject_alt_name(
         elif wanted != ANY and wanted.lower() not in dns:
             problems.append(f"no dNSName {wanted}")
     if problems:
-        yield Finding.fail(f"{c.name} SubjectAltName: {'; '.join(problems)}", **facts)
+        yield Finding.fail(
+            f"{c.name} SubjectAltName: {'; '.join(problems)}", kinds=kinds, dns_names=dns
+        )
     elif names:
-        yield Finding.ok(f"{c.name} SubjectAltName: {', '.join(kinds)}", **facts)
+        yield Finding.ok(f"{c.name} SubjectAltName: {', '.join(kinds)}")
     else:
         yield Finding.ok(f"{c.name}: no SubjectAltName, none required")
 
@@ -991,6 +989,6 @@ def status_pointers(
     if problems:
         yield Finding.fail(f"{c.name}: {'; '.join(problems)}", ocsp=list(urls))
     elif urls:
-        yield Finding.ok(f"{c.name}: OCSP responder {', '.join(urls)}", ocsp=list(urls))
+        yield Finding.ok(f"{c.name}: OCSP responder {', '.join(urls)}")
     else:
         yield Finding.ok(f"{c.name}: no status pointers, none required")
