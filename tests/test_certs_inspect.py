@@ -58,9 +58,11 @@ def test_json_view_and_real_hba(cli: CliRun, shared: Path) -> None:
         {"oid": "1.2.276.0.76.4.103", "name": "oid_ak", "item": "Anwendungskonnektor"}
     ]
     assert sorted(konnektor["extended_key_usage"]) == ["clientAuth", "serverAuth"]
+    assert konnektor["alt_names"] == ["dNSName konnektor.konlan"]
     assert real["type"] == "C.HP.AUT" and real["telematik_id"] == "4-1-Psycho-BabetteBeyer01"
     assert real["professions"] == ["Psychotherapeut/-in"]
     assert real["ocsp"] == ["http://ehca.gematik.de/ecc-ocsp"]
+    assert real["alt_names"] == ["rfc822Name vonsinnen@test.de"]
     assert real["key_usage"] == ["digitalSignature", "keyAgreement"]
     assert "1.2.276.0.76.4.145 (oid_policy_hba_cp)" in real["policies"]
 

@@ -26,7 +26,13 @@ from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.model import Finding
 from gemcheck.pki.admission import AdmissionInfo, admission_of
 from gemcheck.pki.algorithms import key_info, signature_algorithm
-from gemcheck.pki.extensions import ExtensionView, extension_name, extension_view, ocsp_urls
+from gemcheck.pki.extensions import (
+    ExtensionView,
+    alt_names,
+    extension_name,
+    extension_view,
+    ocsp_urls,
+)
 from gemcheck.pki.oids import (
     CA,
     EKU_OIDS,
@@ -859,17 +865,6 @@ def subject_values(name: x509.Name) -> dict[str, list[str]]:
 
 # -- cert.subject_alt_name -------------------------------------------------------------------------
 
-_GENERAL_NAMES: Mapping[type[x509.GeneralName], str] = {
-    x509.RFC822Name: "rfc822Name",
-    x509.DNSName: "dNSName",
-    x509.OtherName: "otherName",
-    x509.UniformResourceIdentifier: "uniformResourceIdentifier",
-    x509.IPAddress: "iPAddress",
-    x509.DirectoryName: "directoryName",
-    x509.RegisteredID: "registeredID",
-}
-"""The RFC 5280 name of each kind of GeneralName."""
-
 
 @dataclass(frozen=True, slots=True)
 class SubjectAltNameParams:
@@ -906,17 +901,13 @@ def subject_alt_name(
     if isinstance(c, Finding):
         yield c
         return
-    ext = c.view.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     bad = c.view.broken(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     if bad is not None:
         yield Finding.fail(f"{c.name}: SubjectAltName is malformed ({bad.error})")
         return
-    names: list[x509.GeneralName] = []
-    if ext is not None:
-        assert isinstance(ext.value, x509.SubjectAlternativeName)
-        names = list(ext.value)
-    kinds = sorted({_GENERAL_NAMES.get(type(n), type(n).__name__) for n in names})
-    dns = [n.value.lower() for n in names if isinstance(n, x509.DNSName)]
+    names = alt_names(c.view)
+    kinds = sorted({kind for kind, _ in names})
+    dns = [value.lower() for kind, value in names if kind == "dNSName"]
     problems = [f"{k} is not allowed" for k in kinds if k not in params.allowed_kinds]
     if c.name in params.none_for and names:
         problems.append(f"{c.name} carries no SubjectAltName")

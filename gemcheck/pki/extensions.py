@@ -11,7 +11,7 @@ what is readable and report precisely what is not.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -68,6 +68,34 @@ class ExtensionView:
         for bad in self.malformed:
             if bad.critical:
                 yield bad.oid
+
+
+GENERAL_NAME_KINDS: Mapping[type[x509.GeneralName], str] = {
+    x509.RFC822Name: "rfc822Name",
+    x509.DNSName: "dNSName",
+    x509.OtherName: "otherName",
+    x509.UniformResourceIdentifier: "uniformResourceIdentifier",
+    x509.IPAddress: "iPAddress",
+    x509.DirectoryName: "directoryName",
+    x509.RegisteredID: "registeredID",
+}
+"""The RFC 5280 name of each kind of GeneralName."""
+
+
+def alt_names(view: ExtensionView) -> tuple[tuple[str, str], ...]:
+    """(kind, value) of every SubjectAltName entry: ``("dNSName", "konnektor.konlan")``;
+    an otherName's value is its type-id."""
+    ext = view.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if ext is None:
+        return ()
+    assert isinstance(ext.value, x509.SubjectAlternativeName)
+    return tuple(
+        (
+            GENERAL_NAME_KINDS.get(type(name), type(name).__name__),
+            name.type_id.dotted_string if isinstance(name, x509.OtherName) else str(name.value),
+        )
+        for name in ext.value
+    )
 
 
 def ocsp_urls(view: ExtensionView) -> tuple[str, ...]:

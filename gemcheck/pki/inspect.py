@@ -22,7 +22,7 @@ from gemcheck.evidence.certificate import CertificateEvidence
 from gemcheck.model import JSONValue
 from gemcheck.pki.admission import admission_of
 from gemcheck.pki.algorithms import key_info, signature_algorithm
-from gemcheck.pki.extensions import ExtensionView, extension_view, ocsp_urls
+from gemcheck.pki.extensions import ExtensionView, alt_names, extension_view, ocsp_urls
 from gemcheck.pki.oids import ADMISSION, CERT_TYPES, KEY_USAGES, POLICIES, ROLES, eku_name
 from gemcheck.pki.types import identify
 
@@ -39,6 +39,7 @@ _LABELS = (
     ("validity", "validity"),
     ("issuer", "issuer"),
     ("serial", "serial"),
+    ("alt_names", "alt. names"),
     ("ocsp", "ocsp"),
     ("key_usage", "key usage"),
     ("extended_key_usage", "ext. key usage"),
@@ -95,6 +96,7 @@ def describe(ev: CertificateEvidence) -> Item:
         "not_after": _iso(cert.not_valid_after_utc),
         "issuer": _name(cert, "issuer"),
         "serial": f"{cert.serial_number:X}",
+        "alt_names": [f"{kind} {value}" for kind, value in alt_names(view)],
         "ocsp": list(ocsp_urls(view)),
         "key_usage": _key_usage(view),
         "extended_key_usage": _eku(view),
