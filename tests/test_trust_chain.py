@@ -51,6 +51,14 @@ def audit(cli: Cli, *args: object) -> dict[str, Any]:
     return report
 
 
+def audit_with_tsl(cli: Cli, tsl: Path, *certs: Path) -> dict[str, Any]:
+    """Audit ``certs`` against a synthetic TSL signed under the test TSL-signer CA."""
+    cert_args = [arg for c in certs for arg in ("--cert", c)]
+    return audit(
+        cli, "--tsl", tsl, "--tsl-signer", TSL_SIGNER_CA, "--as-of", "2026-06-01", *cert_args
+    )
+
+
 def tsl_file(tmp_path: Path, services: list[Service]) -> Path:
     path = tmp_path / "tsl.xml"
     path.write_bytes(sign_tsl(tsl_xml(services)))
@@ -71,21 +79,7 @@ def chain_of(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_chains_to_an_authorised_ca_of_the_tsl(tmp_path: Path, cli: Cli) -> None:
     tsl = tsl_file(tmp_path, synthetic_services())
-    report = audit(
-        cli,
-        "--tsl",
-        tsl,
-        "--tsl-signer",
-        TSL_SIGNER_CA,
-        "--as-of",
-        "2026-06-01",
-        "--cert",
-        CERTS / "ecc",
-        "--cert",
-        CERTS / "rsa",
-        "--cert",
-        CERTS / "nist",
-    )
+    report = audit_with_tsl(cli, tsl, CERTS / "ecc", CERTS / "rsa", CERTS / "nist")
     ok = chain_of(report, "ecc/smcb-aut.pem")
     assert ok["status"] == "pass"
     assert "GEMCHECK.SMCB-CA1" in str(ok["message"]) and "TSL" in str(ok["message"])
@@ -99,17 +93,7 @@ def test_chains_to_an_authorised_ca_of_the_tsl(tmp_path: Path, cli: Cli) -> None
 def test_issuer_missing_from_the_tsl_fails(tmp_path: Path, cli: Cli) -> None:
     services = [s for s in synthetic_services() if "SMCB-CA1" not in str(s.certificate.subject)]
     tsl = tsl_file(tmp_path, services)
-    report = audit(
-        cli,
-        "--tsl",
-        tsl,
-        "--tsl-signer",
-        TSL_SIGNER_CA,
-        "--as-of",
-        "2026-06-01",
-        "--cert",
-        SMCB_AUT,
-    )
+    report = audit_with_tsl(cli, tsl, SMCB_AUT)
     assert statuses(report, "PKI-CHAIN-001") == ["fail"]
     assert "TE_1027_CA_CERT_MISSING" in str(results(report, "PKI-CHAIN-001")[0]["message"])
 
@@ -117,19 +101,7 @@ def test_issuer_missing_from_the_tsl_fails(tmp_path: Path, cli: Cli) -> None:
 def test_ca_not_authorised_for_the_type_fails(tmp_path: Path, cli: Cli) -> None:
     only_enc = Service(cert("ca/smcb-ca1.pem"), extension_oids=("1.2.276.0.76.4.76",))
     tsl = tsl_file(tmp_path, synthetic_services(**{"smcb-ca1": only_enc}))
-    report = audit(
-        cli,
-        "--tsl",
-        tsl,
-        "--tsl-signer",
-        TSL_SIGNER_CA,
-        "--as-of",
-        "2026-06-01",
-        "--cert",
-        SMCB_AUT,
-        "--cert",
-        SMCB_ENC,
-    )
+    report = audit_with_tsl(cli, tsl, SMCB_AUT, SMCB_ENC)
     denied = chain_of(report, "smcb-aut.pem")
     assert denied["status"] == "fail"
     assert "SE_1061_CERT_TYPE_CA_NOT_AUTHORIZED" in str(denied["message"])
@@ -152,17 +124,7 @@ def test_ca_revoked_in_the_tsl_counts_at_issuance(
         extension_oids=("1.2.276.0.76.4.77",),
     )
     tsl = tsl_file(tmp_path, synthetic_services(**{"smcb-ca1": revoked}))
-    report = audit(
-        cli,
-        "--tsl",
-        tsl,
-        "--tsl-signer",
-        TSL_SIGNER_CA,
-        "--as-of",
-        "2026-06-01",
-        "--cert",
-        SMCB_AUT,
-    )
+    report = audit_with_tsl(cli, tsl, SMCB_AUT)
     assert statuses(report, "PKI-CHAIN-001") == [expected]
     if expected == "fail":
         assert "SE_1036" in str(results(report, "PKI-CHAIN-001")[0]["message"])
@@ -171,17 +133,7 @@ def test_ca_revoked_in_the_tsl_counts_at_issuance(
 def test_tampered_tsl_is_not_a_source_of_trust(tmp_path: Path, cli: Cli) -> None:
     path = tsl_file(tmp_path, synthetic_services())
     path.write_bytes(path.read_bytes().replace(b"TEST-ONLY gemcheck TSL", b"TEST-ONLY evil TSL"))
-    report = audit(
-        cli,
-        "--tsl",
-        path,
-        "--tsl-signer",
-        TSL_SIGNER_CA,
-        "--as-of",
-        "2026-06-01",
-        "--cert",
-        SMCB_AUT,
-    )
+    report = audit_with_tsl(cli, path, SMCB_AUT)
     assert statuses(report, "TSL-SIG-001") == ["fail"]
     assert statuses(report, "PKI-CHAIN-001") == ["error"]
     assert "not used" in str(results(report, "PKI-CHAIN-001")[0]["message"])
