@@ -433,38 +433,23 @@ def test_credentials_never_appear_in_any_output(
             ],
         )
     # a wrong password, and a failing Konnektor: error paths print messages too
-    monkeypatch.setenv("KON_PW", SECRET_P12_PASSWORD + "-wrong")
-    with TlsServer(None, garbage) as server:
-        seen += _outputs(
-            cli,
-            tmp_path,
-            [
-                "--endpoint",
-                server.url,
-                "--client-p12",
-                str(secret_p12),
-                "--p12-password-env",
-                "KON_PW",
-                "--context",
-                "M1/CS1/AP1",
-            ],
-        )
-    monkeypatch.setenv("KON_PW", SECRET_P12_PASSWORD)
-    with TlsServer(None, garbage) as server:
-        seen += _outputs(
-            cli,
-            tmp_path,
-            [
-                "--endpoint",
-                server.url,
-                "--client-p12",
-                str(secret_p12),
-                "--p12-password-env",
-                "KON_PW",
-                "--context",
-                "M1/CS1/AP1",
-            ],
-        )
+    for password in (SECRET_P12_PASSWORD + "-wrong", SECRET_P12_PASSWORD):
+        monkeypatch.setenv("KON_PW", password)
+        with TlsServer(None, garbage) as server:
+            seen += _outputs(
+                cli,
+                tmp_path,
+                [
+                    "--endpoint",
+                    server.url,
+                    "--client-p12",
+                    str(secret_p12),
+                    "--p12-password-env",
+                    "KON_PW",
+                    "--context",
+                    "M1/CS1/AP1",
+                ],
+            )
     text = "\n".join(seen)
     assert "cannot open PKCS#12: wrong password" in text
     assert "TLS handshake failed" in text
